@@ -1,0 +1,45 @@
+"""Quorum's frame: page config, login gate, and the pages the user's roles allow."""
+
+import streamlit as st
+
+from ui import auth, state
+from ui.feedback import show_flashes
+
+st.set_page_config(page_title="Quorum", page_icon=":material/groups:", layout="wide")
+
+PAGES = {
+    "login": st.Page("pages/login.py", title="Log in", icon=":material/login:"),
+    "signup": st.Page("pages/signup.py", title="Sign up", icon=":material/person_add:"),
+    "home": st.Page("pages/home.py", title="My campaigns", icon=":material/home:"),
+    "label": st.Page("pages/label.py", title="Label", icon=":material/edit_note:"),
+    "profile": st.Page("pages/profile.py", title="Profile", icon=":material/person:"),
+    "campaigns": st.Page("pages/campaigns.py", title="Campaigns", icon=":material/folder:"),
+    "users": st.Page("pages/users.py", title="Users and roles",
+                     icon=":material/manage_accounts:"),
+}
+
+auth.hide_cookie_components()
+authenticator = auth.authenticator()
+auth.restore_from_cookie(authenticator)
+auth.keep_cookie(authenticator)
+user = state.current_user()
+if user is not None:
+    with st.sidebar:
+        st.markdown(f"**{user.name}**  \n{user.username} · {', '.join(user.roles)}")
+        auth.logout_button(authenticator)
+    user = state.current_user()  # None again if the button just logged out
+
+if user is None:
+    sections = {"": [PAGES["login"], PAGES["signup"]]}
+else:
+    sections = {}
+    if user.has("expert"):
+        sections["Work"] = [PAGES["home"], PAGES["label"]]
+    if user.has("requester") or user.has("admin"):
+        sections["Requester"] = [PAGES["campaigns"]]
+    if user.has("admin"):
+        sections["Admin"] = [PAGES["users"]]
+    sections["Account"] = [PAGES["profile"]]
+
+show_flashes()
+st.navigation(sections).run()

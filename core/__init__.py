@@ -1,0 +1,1 @@
+"""Quorum's domain: plain Python over DuckDB. Never imports streamlit."""

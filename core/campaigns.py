@@ -1,0 +1,229 @@
+"""Campaigns: creation, look-up, and the lists each role sees."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from core import workflow
+from core.db import reading, writing
+from core.errors import Invalid, NotFound
+from core.users import User, expertise_problem, require_role
+
+KINDS = ("standard", "revolt")
+STATUSES = ("draft", "live", "paused", "closed")
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    title: str
+    description: str
+    guidelines: str
+    skill: str
+    language: str
+    kind: str
+    expertise_level: str
+    expertise_type: str
+    minutes_per_item: float
+    pay_per_item: Decimal
+    overlap: int
+    per_expert_cap: int | None
+    lease_minutes: int
+    status: str
+    opens_at: datetime
+    expires_at: datetime
+    spec_version: int
+    created_by: int
+    created_at: datetime
+
+    def open_at(self, now: datetime) -> bool:
+        """Whether experts may answer now: live, opened and not yet expired."""
+        return self.status == "live" and self.opens_at <= now < self.expires_at
+
+    def closed_reason(self, now: datetime) -> str | None:
+        """Why answers are refused now, in words for the expert, or None when open."""
+        if self.status in ("draft", "paused"):
+            return f"The campaign “{self.title}” is {self.status}; it is not taking answers now."
+        if self.status == "closed":
+            return f"The campaign “{self.title}” has been closed by its requester."
+        if now >= self.expires_at:
+            return f"The campaign “{self.title}” expired on {self.expires_at:%Y-%m-%d %H:%M} UTC."
+        if now < self.opens_at:
+            return f"The campaign “{self.title}” opens on {self.opens_at:%Y-%m-%d %H:%M} UTC."
+        return None
+
+
+_COLUMNS = ", ".join(f.name for f in fields(Campaign))
+
+
+def get(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> Campaign:
+    """The campaign with this id; NotFound otherwise."""
+    with reading(conn) as cur:
+        return fetch(cur, campaign_id)
+
+
+def fetch(cur: duckdb.DuckDBPyConnection, campaign_id: int) -> Campaign:
+    """The campaign with this id read through an open cursor (inside a transaction)."""
+    row = cur.execute(f"SELECT {_COLUMNS} FROM campaigns WHERE id = ?", [campaign_id]).fetchone()
+    if row is None:
+        raise NotFound(f"There is no campaign number {campaign_id}.")
+    return Campaign(*row)
+
+
+def spec(conn: duckdb.DuckDBPyConnection, campaign_id: int, version: int) -> dict[str, Any]:
+    """The workflow spec of a campaign at a version."""
+    with reading(conn) as cur:
+        row = cur.execute("SELECT spec FROM campaign_specs WHERE campaign_id = ? AND version = ?",
+                          [campaign_id, version]).fetchone()
+    if row is None:
+        raise NotFound(f"Campaign {campaign_id} has no spec version {version}.")
+    return json.loads(row[0])
+
+
+def create(conn: duckdb.DuckDBPyConnection, actor: User, *, spec_text: str, now: datetime,
+           status: str = "draft", **settings: Any) -> Campaign:
+    """Create a campaign from its settings and workflow spec (requesters and admins)."""
+    require_role(actor, "requester", "admin")
+    parsed = workflow.parse_spec(spec_text)
+    values = _checked_settings(conn, settings)
+    if status not in STATUSES:
+        raise Invalid(f"Unknown status {status!r}.")
+
+    def work(cur: duckdb.DuckDBPyConnection) -> int:
+        names = list(values)
+        campaign_id = cur.execute(
+            f"INSERT INTO campaigns ({', '.join(names)}, status, spec_version, created_by,"
+            f" created_at) VALUES ({', '.join('?' * len(names))}, ?, 1, ?, ?) RETURNING id",
+            [*values.values(), status, actor.id, now]).fetchone()[0]
+        cur.execute("INSERT INTO campaign_specs VALUES (?, 1, ?, ?, ?)",
+                    [campaign_id, workflow.dumps(parsed), actor.id, now])
+        return campaign_id
+
+    return get(conn, writing(conn, work))
+
+
+_SETTINGS = ("title", "description", "guidelines", "skill", "language", "kind",
+             "expertise_level", "expertise_type", "minutes_per_item", "pay_per_item",
+             "overlap", "per_expert_cap", "lease_minutes", "opens_at", "expires_at")
+
+
+def _checked_settings(conn: duckdb.DuckDBPyConnection, settings: dict) -> dict[str, Any]:
+    unknown = set(settings) - set(_SETTINGS)
+    if unknown:
+        raise Invalid(f"Unknown campaign setting(s): {', '.join(sorted(unknown))}.")
+    s = {"description": "", "guidelines": "", "kind": "standard", "expertise_level": "Any",
+         "expertise_type": "", "per_expert_cap": None, "lease_minutes": 30, **settings}
+    problems: dict[str, str] = {}
+    for key in ("title", "skill", "language", "opens_at", "expires_at"):
+        if not s.get(key):
+            problems[key] = "This is required."
+    if s.get("kind") not in KINDS:
+        problems["kind"] = f"Choose one of {', '.join(KINDS)}."
+    if not problems.get("skill") and not problems.get("language"):
+        problem = expertise_problem(conn, [(s["skill"], s["language"])])
+        if problem:
+            problems["skill" if "skill" in problem else "language"] = problem
+    for key, low in (("minutes_per_item", 0.1), ("overlap", 1), ("lease_minutes", 1)):
+        if not isinstance(s.get(key), int | float) or s[key] < low:
+            problems[key] = f"Must be a number of at least {low}."
+    pay = s.get("pay_per_item")
+    try:
+        s["pay_per_item"] = Decimal(str(pay)).quantize(Decimal("0.01"))
+        if s["pay_per_item"] < 0:
+            problems["pay_per_item"] = "Pay cannot be negative."
+    except (ArithmeticError, ValueError):
+        problems["pay_per_item"] = "Enter an amount such as 1.50."
+    cap = s.get("per_expert_cap")
+    if cap is not None and (not isinstance(cap, int) or cap < 1):
+        problems["per_expert_cap"] = "Leave empty for no cap, or enter a whole number ≥ 1."
+    if not problems.get("opens_at") and not problems.get("expires_at"):
+        if s["expires_at"] <= s["opens_at"]:
+            problems["expires_at"] = "The expiry must come after the opening."
+    if problems:
+        raise Invalid("Please fix the highlighted settings.", problems)
+    return {key: s[key] for key in _SETTINGS}
+
+
+def add_items(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
+              items: pd.DataFrame, now: datetime) -> int:
+    """Append items (columns: payload as dicts, optional external_id, gold); return the count."""
+    require_role(actor, "requester", "admin")
+    get(conn, campaign_id)
+    frame = pd.DataFrame({
+        "campaign_id": campaign_id,
+        "external_id": items.get("external_id", pd.Series([None] * len(items))).astype(object),
+        "payload": [json.dumps(p, ensure_ascii=False) for p in items["payload"]],
+        "gold": [None if g is None else json.dumps(g) for g in items.get(
+            "gold", pd.Series([None] * len(items)))],
+        "created_at": now,
+    })
+
+    def work(cur: duckdb.DuckDBPyConnection) -> int:
+        cur.register("new_items", frame)
+        cur.execute("INSERT INTO items (campaign_id, external_id, payload, gold, created_at) "
+                    "SELECT campaign_id, external_id, payload::JSON, gold::JSON, created_at "
+                    "FROM new_items")
+        cur.unregister("new_items")
+        return len(frame)
+
+    return writing(conn, work)
+
+
+def for_expert(conn: duckdb.DuckDBPyConnection, user: User, now: datetime) -> pd.DataFrame:
+    """Live, open campaigns matching the expert's skills and languages, with their counts."""
+    with reading(conn) as cur:
+        return cur.execute(
+            """
+            WITH mine AS (
+                SELECT DISTINCT c.* FROM campaigns c
+                JOIN expertise e ON e.skill = c.skill AND e.language = c.language
+                WHERE e.user_id = $user AND c.status = 'live'
+                  AND c.opens_at <= $now AND c.expires_at > $now
+            ), left_ AS (
+                SELECT i.campaign_id,
+                       sum(greatest(m.overlap - i.response_count, 0))::BIGINT AS answers_left,
+                       count(*) FILTER (WHERE i.response_count < m.overlap) AS items_left,
+                       count(*) AS items_total
+                FROM items i JOIN mine m ON m.id = i.campaign_id GROUP BY i.campaign_id
+            ), done AS (
+                SELECT campaign_id, count(*) AS my_count FROM responses
+                WHERE user_id = $user AND campaign_id IN (SELECT id FROM mine)
+                GROUP BY campaign_id
+            )
+            SELECT m.id, m.title, m.description, m.skill, s.name AS skill_name, m.language,
+                   l.name AS language_name, m.kind, m.expertise_level, m.expertise_type,
+                   m.minutes_per_item, m.pay_per_item, m.overlap, m.per_expert_cap,
+                   m.expires_at, coalesce(left_.items_left, 0) AS items_left,
+                   coalesce(left_.items_total, 0) AS items_total,
+                   coalesce(done.my_count, 0) AS my_count
+            FROM mine m JOIN skills s ON s.code = m.skill JOIN languages l ON l.tag = m.language
+            LEFT JOIN left_ ON left_.campaign_id = m.id
+            LEFT JOIN done ON done.campaign_id = m.id
+            ORDER BY m.expires_at, m.id
+            """, {"user": user.id, "now": now}).df()
+
+
+def overview(conn: duckdb.DuckDBPyConnection, actor: User) -> pd.DataFrame:
+    """Every campaign with progress: a requester's own, or all for an admin."""
+    require_role(actor, "requester", "admin")
+    only_mine = not actor.has("admin")
+    with reading(conn) as cur:
+        return cur.execute(
+            """
+            SELECT c.id, c.title, c.kind, s.name AS skill, c.language, c.status, c.opens_at,
+                   c.expires_at, c.overlap, c.pay_per_item, u.username AS created_by,
+                   (SELECT count(*) FROM items i WHERE i.campaign_id = c.id) AS items,
+                   (SELECT count(*) FROM items i WHERE i.campaign_id = c.id
+                       AND i.response_count >= c.overlap) AS items_complete,
+                   (SELECT count(*) FROM responses r WHERE r.campaign_id = c.id) AS answers
+            FROM campaigns c JOIN skills s ON s.code = c.skill JOIN users u ON u.id = c.created_by
+            WHERE NOT $only_mine OR c.created_by = $actor
+            ORDER BY c.created_at DESC, c.id DESC
+            """, {"only_mine": only_mine, "actor": actor.id}).df()

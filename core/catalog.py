@@ -1,0 +1,60 @@
+"""The skills and languages experts declare and campaigns ask for."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from core.db import reading
+
+SKILLS = [
+    ("coding", "Coding", "Writing, reviewing and explaining software"),
+    ("law", "Law and legal", "Contracts, regulation, case law and legal reasoning"),
+    ("arts", "The arts", "Visual art, design, music and literature"),
+    ("general", "General knowledge", "Everyday facts, reasoning and clear writing"),
+    ("medicine", "Medicine and health", "Clinical knowledge and health communication"),
+    ("finance", "Finance", "Accounting, markets and financial analysis"),
+    ("math", "Mathematics", "Proofs, problem solving and quantitative reasoning"),
+    ("science", "Science", "Physics, chemistry, biology and earth sciences"),
+]
+
+LANGUAGES = [
+    ("en-US", "English (United States)"),
+    ("en-GB", "English (United Kingdom)"),
+    ("es-ES", "Spanish (Spain)"),
+    ("es-MX", "Spanish (Mexico)"),
+    ("fr-FR", "French (France)"),
+    ("de-DE", "German (Germany)"),
+    ("pt-BR", "Portuguese (Brazil)"),
+    ("it-IT", "Italian (Italy)"),
+    ("ja-JP", "Japanese (Japan)"),
+    ("zh-CN", "Chinese (Simplified, China)"),
+    ("hi-IN", "Hindi (India)"),
+    ("ar-SA", "Arabic (Saudi Arabia)"),
+]
+
+
+def install(cur: duckdb.DuckDBPyConnection) -> None:
+    """Insert the built-in skills and languages that are missing (inside a write transaction)."""
+    skills = pd.DataFrame(SKILLS, columns=["code", "name", "description"])
+    languages = pd.DataFrame(LANGUAGES, columns=["tag", "name"])
+    cur.register("skills_df", skills)
+    cur.register("languages_df", languages)
+    cur.execute("INSERT INTO skills SELECT * FROM skills_df "
+                "WHERE code NOT IN (SELECT code FROM skills)")
+    cur.execute("INSERT INTO languages SELECT * FROM languages_df "
+                "WHERE tag NOT IN (SELECT tag FROM languages)")
+    cur.unregister("skills_df")
+    cur.unregister("languages_df")
+
+
+def skills(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Skill code → display name, in catalog order."""
+    with reading(conn) as cur:
+        return dict(cur.execute("SELECT code, name FROM skills ORDER BY name").fetchall())
+
+
+def languages(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """BCP 47 tag → display name."""
+    with reading(conn) as cur:
+        return dict(cur.execute("SELECT tag, name FROM languages ORDER BY name").fetchall())

@@ -1,0 +1,99 @@
+"""Submitting answers: one transaction for the answer, the counter, the lease and the pay."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from core import campaigns, workflow
+from core.assign import check_can_answer
+from core.db import reading, writing
+from core.errors import Conflict, NotFound
+from core.users import User
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the expert is told after their answer is committed."""
+    response_id: int
+    campaign_id: int
+    campaign_count: int
+    total_count: int
+    earned: Decimal
+
+
+def submit(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, answer: dict[str, Any],
+           spec_version: int, now: datetime) -> Receipt:
+    """Validate and store an answer to a reserved item; the receipt is read after the commit."""
+    response_id, campaign_id, pay = writing(
+        conn, lambda cur: _submit(cur, user, item_id, answer, spec_version, now))
+    campaign_count, total_count = counts(conn, user.id, campaign_id)
+    return Receipt(response_id, campaign_id, campaign_count, total_count, pay)
+
+
+def _submit(cur, user, item_id, answer, spec_version, now):
+    item = cur.execute("SELECT campaign_id, response_count FROM items WHERE id = ?",
+                       [item_id]).fetchone()
+    if item is None:
+        raise NotFound(f"There is no item number {item_id}.")
+    campaign_id, answered = item
+    campaign = campaigns.fetch(cur, campaign_id)
+    closed = campaign.closed_reason(now)
+    if closed:
+        raise Conflict(f"{closed} Your answer was not saved.")
+    check_can_answer(cur, user, campaign, now)
+    spec_row = cur.execute("SELECT spec FROM campaign_specs WHERE campaign_id = ? AND version = ?",
+                           [campaign_id, spec_version]).fetchone()
+    if spec_row is None:
+        raise NotFound(f"Campaign {campaign_id} has no form version {spec_version}.")
+    clean = workflow.clean_answer(json.loads(spec_row[0]), answer)
+    if cur.execute("SELECT 1 FROM responses WHERE item_id = ? AND user_id = ?",
+                   [item_id, user.id]).fetchone():
+        raise Conflict("You already answered this item; your first answer is the one kept.")
+    lease = cur.execute("SELECT leased_at, expires_at FROM leases "
+                        "WHERE item_id = ? AND user_id = ?", [item_id, user.id]).fetchone()
+    if lease is None or lease[1] <= now:
+        _check_slot_still_free(cur, campaign, item_id, answered, user, now)
+    started_at = lease[0] if lease else now
+    response_id = cur.execute(
+        "INSERT INTO responses (item_id, campaign_id, user_id, spec_version, answer, started_at,"
+        " submitted_at, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        [item_id, campaign_id, user.id, spec_version, json.dumps(clean, ensure_ascii=False),
+         started_at, now, (now - started_at).total_seconds()]).fetchone()[0]
+    cur.execute("UPDATE items SET response_count = response_count + 1, version = version + 1 "
+                "WHERE id = ?", [item_id])
+    cur.execute("DELETE FROM leases WHERE item_id = ? AND user_id = ?", [item_id, user.id])
+    cur.execute("INSERT INTO pay_ledger (user_id, campaign_id, response_id, kind, amount, note,"
+                " created_at) VALUES (?, ?, ?, 'item', ?, 'Answer submitted', ?)",
+                [user.id, campaign_id, response_id, campaign.pay_per_item, now])
+    return response_id, campaign_id, campaign.pay_per_item
+
+
+def _check_slot_still_free(cur, campaign, item_id, answered, user, now) -> None:
+    """Accept an answer whose reservation ran out only if the item still has room for it."""
+    others = cur.execute("SELECT count(*) FROM leases WHERE item_id = ? AND user_id <> ? "
+                         "AND expires_at > ?", [item_id, user.id, now]).fetchone()[0]
+    if answered + others >= campaign.overlap:
+        raise Conflict(
+            f"Your reservation of this item ran out after {campaign.lease_minutes} minutes and "
+            "other experts have taken its remaining places, so this answer cannot be counted. "
+            "The next item is ready for you.")
+    if campaign.per_expert_cap is not None:
+        done = cur.execute("SELECT count(*) FROM responses WHERE user_id = ? AND campaign_id = ?",
+                           [user.id, campaign.id]).fetchone()[0]
+        if done >= campaign.per_expert_cap:
+            raise Conflict(f"You have reached this campaign's cap of {campaign.per_expert_cap} "
+                           "answers; this one was not saved.")
+
+
+def counts(conn: duckdb.DuckDBPyConnection, user_id: int, campaign_id: int) -> tuple[int, int]:
+    """The expert's number of answers in a campaign and overall."""
+    with reading(conn) as cur:
+        return cur.execute(
+            "SELECT count(*) FILTER (WHERE campaign_id = ?), count(*) FROM responses "
+            "WHERE user_id = ?", [campaign_id, user_id]).fetchone()

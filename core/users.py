@@ -1,0 +1,265 @@
+"""Accounts, roles and declared expertise."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import bcrypt
+import duckdb
+import pandas as pd
+
+from core.db import reading, writing
+from core.errors import Forbidden, Invalid, NotFound
+
+ROLES = ("expert", "requester", "admin")
+DEFAULT_ROLES = ("expert",)
+BCRYPT_ROUNDS = 12
+_USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
+_EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    name: str
+    email: str
+    roles: tuple[str, ...]
+    created_at: datetime
+
+    def has(self, role: str) -> bool:
+        """Whether the user holds `role`."""
+        return role in self.roles
+
+
+def require_role(user: User, *roles: str) -> None:
+    """Raise Forbidden unless the user holds one of `roles`."""
+    if not any(user.has(role) for role in roles):
+        wanted = " or ".join(roles)
+        raise Forbidden(f"This needs the {wanted} role, which your account does not have. "
+                        "Ask an administrator if you need it.")
+
+
+def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
+    """A bcrypt hash of the password."""
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+
+
+def password_matches(password: str, password_hash: str) -> bool:
+    """Whether the password matches the stored bcrypt hash."""
+    try:
+        return bcrypt.checkpw(password.encode(), password_hash.encode())
+    except ValueError:
+        return False  # passwords over bcrypt's 72 bytes can never have been set
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why a new password is not acceptable, or None."""
+    if len(password) < 8:
+        return "Use at least 8 characters."
+    if len(password.encode()) > 72:
+        return "Use at most 72 bytes (bcrypt ignores the rest)."
+    if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+        return "Mix letters and at least one digit."
+    if username and username.lower() in password.lower():
+        return "Do not include your username."
+    return None
+
+
+def register(conn: duckdb.DuckDBPyConnection, *, username: str, name: str, email: str,
+             password: str, expertise: Iterable[tuple[str, str]], now: datetime,
+             allowed_domains: Iterable[str] = (), rounds: int = BCRYPT_ROUNDS) -> User:
+    """Create an expert account with its declared expertise; the first account is also admin."""
+    username, name, email = username.strip().lower(), name.strip(), email.strip().lower()
+    pairs = sorted(set(expertise))
+    problems = _signup_problems(conn, username, name, email, password, pairs, allowed_domains)
+    if problems:
+        raise Invalid("Please fix the highlighted fields.", problems)
+    password_hash = hash_password(password, rounds)
+
+    def work(cur: duckdb.DuckDBPyConnection) -> int:
+        # Checked again inside the transaction: the form's check may be stale.
+        taken = _taken(cur, username, email)
+        if taken:
+            raise Invalid("Please fix the highlighted fields.", taken)
+        first = cur.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+        user_id = cur.execute(
+            "INSERT INTO users (username, name, email, password_hash, created_at) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            [username, name, email, password_hash, now]).fetchone()[0]
+        for role in ROLES if first else DEFAULT_ROLES:
+            cur.execute("INSERT INTO user_roles VALUES (?, ?, ?)", [user_id, role, now])
+        for skill, language in pairs:
+            cur.execute("INSERT INTO expertise VALUES (?, ?, ?, ?)",
+                        [user_id, skill, language, now])
+        return user_id
+
+    writing(conn, work)
+    return get_user(conn, username)
+
+
+def _signup_problems(conn, username, name, email, password, pairs, allowed_domains):
+    problems: dict[str, str] = {}
+    if not _USERNAME.match(username):
+        problems["username"] = ("Use 3–32 characters: lowercase letters, digits, '.', '_' or '-',"
+                                " starting with a letter.")
+    if not name:
+        problems["name"] = "Enter your name."
+    if not _EMAIL.match(email):
+        problems["email"] = "Enter an e-mail address such as name@example.com."
+    else:
+        domains = [d.strip().lower().lstrip("@") for d in allowed_domains if d.strip()]
+        if domains and email.rsplit("@", 1)[1] not in domains:
+            problems["email"] = f"Sign-up is limited to addresses at {', '.join(domains)}."
+    bad_password = password_problem(password, username)
+    if bad_password:
+        problems["password"] = bad_password
+    problem = expertise_problem(conn, pairs)
+    if not pairs:
+        problems["expertise"] = "Choose at least one skill and one language."
+    elif problem:
+        problems["expertise"] = problem
+    with reading(conn) as cur:
+        for field, message in _taken(cur, username, email).items():
+            problems.setdefault(field, message)
+    return problems
+
+
+def _taken(cur: duckdb.DuckDBPyConnection, username: str, email: str) -> dict[str, str]:
+    taken = {}
+    if cur.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
+        taken["username"] = f"The username {username!r} is taken; choose another."
+    if cur.execute("SELECT 1 FROM users WHERE email = ?", [email]).fetchone():
+        taken["email"] = "An account with this e-mail already exists; log in instead."
+    return taken
+
+
+def expertise_problem(conn: duckdb.DuckDBPyConnection,
+                      pairs: Iterable[tuple[str, str]]) -> str | None:
+    """Why some (skill, language) pairs are not in the catalog, or None."""
+    with reading(conn) as cur:
+        skills = {r[0] for r in cur.execute("SELECT code FROM skills").fetchall()}
+        languages = {r[0] for r in cur.execute("SELECT tag FROM languages").fetchall()}
+    for skill, language in pairs:
+        if skill not in skills:
+            return f"Unknown skill {skill!r}; pick one from the list."
+        if language not in languages:
+            return f"Unknown language {language!r}; pick one from the list."
+    return None
+
+
+def get_user(conn: duckdb.DuckDBPyConnection, username: str) -> User:
+    """The user with this username; NotFound if there is none."""
+    with reading(conn) as cur:
+        row = cur.execute(
+            "SELECT u.id, u.username, u.name, u.email, u.created_at, "
+            " list(r.role ORDER BY r.role) FILTER (WHERE r.role IS NOT NULL) "
+            "FROM users u LEFT JOIN user_roles r ON r.user_id = u.id "
+            "WHERE u.username = ? GROUP BY ALL", [username.lower()]).fetchone()
+    if row is None:
+        raise NotFound(f"There is no account named {username!r}.")
+    uid, uname, name, email, created, roles = row
+    return User(uid, uname, name, email, tuple(roles or ()), created)
+
+
+def credentials(conn: duckdb.DuckDBPyConnection, username: str | None = None) -> dict:
+    """Credentials in streamlit-authenticator's shape: one user's, or everyone's when None."""
+    sql = ("SELECT u.username, u.name, u.email, u.password_hash, "
+           " list(r.role) FILTER (WHERE r.role IS NOT NULL) "
+           "FROM users u LEFT JOIN user_roles r ON r.user_id = u.id ")
+    params: list = []
+    if username is not None:
+        sql += "WHERE u.username = ? "
+        params.append(username.lower())
+    with reading(conn) as cur:
+        rows = cur.execute(sql + "GROUP BY ALL", params).fetchall()
+    return {"usernames": {
+        uname: {"name": name, "email": email, "password": pw, "roles": list(roles or [])}
+        for uname, name, email, pw, roles in rows}}
+
+
+def change_password(conn: duckdb.DuckDBPyConnection, user: User, current: str, new: str,
+                    rounds: int = BCRYPT_ROUNDS) -> None:
+    """Replace the user's password after checking the current one."""
+    with reading(conn) as cur:
+        stored = cur.execute("SELECT password_hash FROM users WHERE id = ?", [user.id]).fetchone()
+    if stored is None:
+        raise NotFound("Your account no longer exists.")
+    if not password_matches(current, stored[0]):
+        raise Invalid("Please fix the highlighted fields.",
+                      {"current": "This is not your current password."})
+    problem = password_problem(new, user.username)
+    if problem:
+        raise Invalid("Please fix the highlighted fields.", {"new": problem})
+    new_hash = hash_password(new, rounds)
+    writing(conn, lambda cur: cur.execute(
+        "UPDATE users SET password_hash = ?, is_demo = false WHERE id = ?", [new_hash, user.id]))
+
+
+def expertise(conn: duckdb.DuckDBPyConnection, user_id: int) -> pd.DataFrame:
+    """The user's declared (skill, language) pairs with display names."""
+    with reading(conn) as cur:
+        return cur.execute(
+            "SELECT e.skill, s.name AS skill_name, e.language, l.name AS language_name, "
+            "e.added_at FROM expertise e JOIN skills s ON s.code = e.skill "
+            "JOIN languages l ON l.tag = e.language WHERE e.user_id = ? "
+            "ORDER BY s.name, l.name", [user_id]).df()
+
+
+def add_expertise(conn: duckdb.DuckDBPyConnection, user: User, skill: str, language: str,
+                  now: datetime) -> None:
+    """Declare a (skill, language) pair; adding one already held changes nothing."""
+    problem = expertise_problem(conn, [(skill, language)])
+    if problem:
+        raise Invalid(problem, {"expertise": problem})
+    writing(conn, lambda cur: cur.execute(
+        "INSERT INTO expertise VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [user.id, skill, language, now]))
+
+
+def remove_expertise(conn: duckdb.DuckDBPyConnection, user: User, skill: str,
+                     language: str) -> None:
+    """Withdraw a declared (skill, language) pair."""
+    writing(conn, lambda cur: cur.execute(
+        "DELETE FROM expertise WHERE user_id = ? AND skill = ? AND language = ?",
+        [user.id, skill, language]))
+
+
+def list_users(conn: duckdb.DuckDBPyConnection, actor: User) -> pd.DataFrame:
+    """Every account with its roles and expertise (admins only)."""
+    require_role(actor, "admin")
+    with reading(conn) as cur:
+        return cur.execute(
+            "SELECT u.id, u.username, u.name, u.email, u.created_at, "
+            " (SELECT list(role ORDER BY role) FROM user_roles r WHERE r.user_id = u.id) AS roles,"
+            " (SELECT list(skill || ' · ' || language ORDER BY skill, language) FROM expertise e"
+            "   WHERE e.user_id = u.id) AS expertise "
+            "FROM users u ORDER BY u.created_at DESC, u.id DESC").df()
+
+
+def set_roles(conn: duckdb.DuckDBPyConnection, actor: User, username: str,
+              roles: Iterable[str], now: datetime) -> User:
+    """Replace a user's roles (admins only); an admin cannot remove their own admin role."""
+    require_role(actor, "admin")
+    roles = sorted(set(roles))
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise Invalid(f"Unknown role(s): {', '.join(unknown)}.")
+    if not roles:
+        raise Invalid("Keep at least one role; an account without roles cannot use Quorum.")
+    target = get_user(conn, username)
+    if target.id == actor.id and "admin" not in roles:
+        raise Invalid("You cannot remove your own admin role; ask another administrator.")
+
+    def work(cur: duckdb.DuckDBPyConnection) -> None:
+        cur.execute("DELETE FROM user_roles WHERE user_id = ? AND role NOT IN "
+                    "(SELECT unnest(?::VARCHAR[]))", [target.id, roles])
+        for role in roles:
+            cur.execute("INSERT INTO user_roles VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                        [target.id, role, now])
+
+    writing(conn, work)
+    return get_user(conn, username)

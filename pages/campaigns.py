@@ -1,0 +1,38 @@
+"""Campaigns at a glance for requesters (their own) and admins (all)."""
+
+import streamlit as st
+
+from core import campaigns
+from core.errors import DomainError
+from ui import state
+from ui.feedback import show_error
+
+conn = state.connection()
+user = state.require_user()
+
+st.title("Campaigns")
+try:
+    table = campaigns.overview(conn, user)
+except DomainError as error:
+    show_error(error)
+    st.stop()
+st.caption("Your campaigns and their progress." if not user.has("admin")
+           else "Every campaign in the workspace and its progress.")
+if table.empty:
+    st.info("No campaigns yet.")
+    st.stop()
+table["progress"] = (table["items_complete"] / table["items"].where(table["items"] > 0)).fillna(0)
+st.dataframe(
+    table[["id", "title", "kind", "skill", "language", "status", "items", "items_complete",
+           "progress", "answers", "pay_per_item", "expires_at", "created_by"]],
+    hide_index=True, width="stretch",
+    column_config={
+        "id": st.column_config.NumberColumn("#", width="small"),
+        "title": st.column_config.TextColumn("Title", width="large"),
+        "items_complete": st.column_config.NumberColumn("Complete"),
+        "progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1,
+                                                    format="percent"),
+        "pay_per_item": st.column_config.NumberColumn("Pay / item", format="$%.2f"),
+        "expires_at": st.column_config.DatetimeColumn("Expires", format="YYYY-MM-DD"),
+        "created_by": st.column_config.TextColumn("Owner"),
+    })

@@ -1,0 +1,74 @@
+"""The expert's landing page: campaigns that fit their skills, and the next best task."""
+
+import pandas as pd
+import streamlit as st
+
+from core import assign, campaigns, profile, users
+from core.errors import DomainError
+from ui import settings, state
+from ui.feedback import show_error
+from ui.format import money, plural, time_left
+
+conn = state.connection()
+user = state.require_user()
+now = settings.now()
+
+
+st.title(f"Hello, {user.name.split()[0]}")
+totals = profile.totals(conn, user)
+mine = campaigns.for_expert(conn, user, now)
+left, middle, right, action = st.columns([1, 1, 1, 2], vertical_alignment="center")
+left.metric("Items you answered", f"{totals.answers:,}")
+middle.metric("Earned", money(totals.earnings))
+right.metric("Open campaigns for you", len(mine))
+if action.button("Next best task", type="primary", icon=":material/bolt:",
+                 disabled=mine.empty, help="Start the most urgent item across your campaigns."):
+    try:
+        claim = assign.claim_best(conn, user, now)
+    except DomainError as error:
+        show_error(error)
+    else:
+        if claim.assignment:
+            st.session_state["claim_reason"] = claim.reason
+            st.switch_page("pages/label.py",
+                           query_params={"campaign": claim.assignment.campaign_id})
+        st.info(claim.reason)
+
+if users.expertise(conn, user.id).empty:
+    st.warning("You have not declared any skills yet, so no campaign can match you.")
+    st.page_link("pages/profile.py", label="Add skills and languages on your profile",
+                 icon=":material/person:")
+    st.stop()
+if mine.empty:
+    st.info("No live campaign asks for your skills and languages right now. New campaigns "
+            "appear here as soon as they open; you can also declare more expertise.")
+    st.page_link("pages/profile.py", label="Review your skills and languages",
+                 icon=":material/person:")
+    st.stop()
+
+st.subheader("Campaigns for you")
+for row in mine.itertuples():
+    with st.container(border=True):
+        text, facts, go = st.columns([5, 4, 2], vertical_alignment="center")
+        with text:
+            st.markdown(f"#### {row.title}")
+            st.markdown(f":blue-badge[{row.skill_name}] :violet-badge[{row.language}] "
+                        + (":orange-badge[Team task]" if row.kind == "revolt" else ""))
+            st.caption(row.description)
+            st.markdown(f"**Expected:** {row.expertise_level} · {row.expertise_type}")
+        with facts:
+            a, b = st.columns(2)
+            a.markdown(f"**{money(row.pay_per_item)}** per item  \n"
+                       f"~{row.minutes_per_item:g} min per item")
+            b.markdown(f"**{plural(int(row.items_left), 'item')}** left  \n"
+                       f"{time_left(row.expires_at, now)}")
+            st.markdown(f"You answered **{int(row.my_count)}**"
+                        + (f" of at most {int(row.per_expert_cap)}"
+                           if pd.notna(row.per_expert_cap) else ""))
+        with go:
+            if row.kind == "revolt":
+                st.button("Start", key=f"start-{row.id}", disabled=True, width="stretch")
+                st.caption("Team sessions open from the lobby, which is not available yet.")
+            elif st.button("Start", key=f"start-{row.id}", type="primary", width="stretch",
+                           disabled=row.items_left == 0):
+                st.switch_page("pages/label.py", query_params={"campaign": int(row.id)})

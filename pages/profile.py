@@ -1,0 +1,88 @@
+"""The user's profile: expertise, their campaigns, totals, and password."""
+
+import streamlit as st
+
+from core import catalog, profile, users
+from core.errors import DomainError, Invalid
+from ui import settings, state
+from ui.feedback import field_error, flash, show_error
+from ui.format import money
+
+conn = state.connection()
+user = state.require_user()
+now = settings.now()
+
+st.title(user.name)
+st.caption(f"{user.username} · {user.email} · {', '.join(user.roles)} · "
+           f"member since {user.created_at:%B %Y}")
+
+if user.has("expert"):
+    totals = profile.totals(conn, user)
+    a, b, c = st.columns(3)
+    a.metric("Items answered", f"{totals.answers:,}")
+    b.metric("Total earnings", money(totals.earnings))
+    c.metric("Campaigns", totals.campaigns)
+
+    st.subheader("Your expertise")
+    st.caption("You see the campaigns that ask for one of these skills in one of these languages.")
+    skills, languages = catalog.skills(conn), catalog.languages(conn)
+    held = users.expertise(conn, user.id)
+    if held.empty:
+        st.warning("You have no skills declared, so no campaign can match you. Add one below.")
+    for row in held.itertuples():
+        name, remove = st.columns([6, 1], vertical_alignment="center")
+        name.markdown(f"**{row.skill_name}** · {row.language_name} (`{row.language}`)")
+        if remove.button("Remove", key=f"rm-{row.skill}-{row.language}"):
+            users.remove_expertise(conn, user, row.skill, row.language)
+            flash(f"Removed {row.skill_name} in {row.language_name}.")
+            st.rerun()
+    with st.form("add-expertise", border=True):
+        skill_col, language_col, add_col = st.columns([3, 3, 1], vertical_alignment="bottom")
+        skill = skill_col.selectbox("Skill", list(skills), format_func=skills.get)
+        language = language_col.selectbox("Language", list(languages),
+                                          format_func=lambda t: f"{languages[t]} ({t})")
+        if add_col.form_submit_button("Add", type="primary"):
+            try:
+                users.add_expertise(conn, user, skill, language, now)
+            except DomainError as error:
+                show_error(error)
+            else:
+                flash(f"Added {skills[skill]} in {languages[language]}.", ":material/add:")
+                st.rerun()
+
+    worked = profile.campaigns_worked(conn, user, now)
+    columns = {
+        "title": st.column_config.TextColumn("Campaign", width="large"),
+        "answers": st.column_config.NumberColumn("Your answers"),
+        "earned": st.column_config.NumberColumn("Earned", format="$%.2f"),
+        "reward": st.column_config.NumberColumn("Reward won", format="$%.2f"),
+        "expires_at": st.column_config.DatetimeColumn("Ends", format="YYYY-MM-DD"),
+        "status": st.column_config.TextColumn("Status"),
+    }
+    for heading, rows, empty in (
+            ("Ongoing campaigns", worked[~worked["past"]], "No answers in open campaigns yet."),
+            ("Past campaigns", worked[worked["past"]], "No past campaigns yet.")):
+        st.subheader(heading)
+        if rows.empty:
+            st.caption(empty)
+        else:
+            st.dataframe(rows[list(columns)], column_config=columns, hide_index=True,
+                         width="stretch")
+
+st.subheader("Change password")
+password_error: Invalid | None = st.session_state.get("password_error")
+with st.form("change-password", clear_on_submit=True):
+    current = st.text_input("Current password", type="password")
+    field_error(password_error, "current")
+    new = st.text_input("New password", type="password",
+                        help="At least 8 characters with letters and a digit.")
+    field_error(password_error, "new")
+    if st.form_submit_button("Change password"):
+        try:
+            users.change_password(conn, user, current, new, settings.load().bcrypt_rounds)
+        except Invalid as problem:
+            st.session_state["password_error"] = problem
+        else:
+            st.session_state.pop("password_error", None)
+            flash("Password changed.", ":material/lock:")
+        st.rerun()

@@ -1,0 +1,41 @@
+"""Admins manage accounts' roles."""
+
+import streamlit as st
+
+from core import users
+from core.errors import DomainError
+from ui import settings, state
+from ui.feedback import flash, show_error
+
+conn = state.connection()
+user = state.require_user()
+
+st.title("Users and roles")
+try:
+    table = users.list_users(conn, user)
+except DomainError as error:
+    show_error(error)
+    st.stop()
+
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    "id": st.column_config.NumberColumn("#", width="small"),
+    "created_at": st.column_config.DatetimeColumn("Signed up", format="YYYY-MM-DD"),
+    "roles": st.column_config.ListColumn("Roles"),
+    "expertise": st.column_config.ListColumn("Expertise"),
+})
+
+st.subheader("Change roles")
+names = table["username"].tolist()
+target = st.selectbox("Account", names, index=None, placeholder="Choose an account")
+if target:
+    current = table.loc[table["username"] == target, "roles"].iloc[0]
+    with st.form("roles"):
+        chosen = st.multiselect("Roles", users.ROLES, default=list(current))
+        if st.form_submit_button("Save roles", type="primary"):
+            try:
+                users.set_roles(conn, user, target, chosen, settings.now())
+            except DomainError as error:
+                show_error(error)
+            else:
+                flash(f"Saved the roles of {target}.", ":material/check:")
+                st.rerun()

@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by the pages: connection, auth, form renderer, feedback."""

@@ -1,0 +1,42 @@
+"""The process-wide database connection and the signed-in user."""
+
+from __future__ import annotations
+
+import duckdb
+import streamlit as st
+
+from core import db, users, workspace
+from core.errors import NotFound
+from ui import settings
+
+
+@st.cache_resource(show_spinner=False)
+def _connect(path: str, demo: bool, rounds: int) -> duckdb.DuckDBPyConnection:
+    conn = db.connect(path)
+    workspace.ensure(conn, settings.now(), demo=demo, rounds=rounds)
+    return conn
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """The one connection of this process (pages take a cursor per call through core)."""
+    s = settings.load()
+    return _connect(str(s.db_path), s.demo, s.bcrypt_rounds)
+
+
+def current_user() -> users.User | None:
+    """The signed-in user, read fresh from the database, or None."""
+    username = st.session_state.get("username")
+    if not st.session_state.get("authentication_status") or not username:
+        return None
+    try:
+        return users.get_user(connection(), username)
+    except NotFound:
+        return None
+
+
+def require_user() -> users.User:
+    """The signed-in user; stops the page if there is none (app.py shows the login first)."""
+    user = current_user()
+    if user is None:
+        st.stop()
+    return user
