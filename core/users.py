@@ -71,11 +71,17 @@ def password_problem(password: str, username: str = "") -> str | None:
 
 def register(conn: duckdb.DuckDBPyConnection, *, username: str, name: str, email: str,
              password: str, expertise: Iterable[tuple[str, str]], now: datetime,
-             allowed_domains: Iterable[str] = (), rounds: int = BCRYPT_ROUNDS) -> User:
-    """Create an expert account with its declared expertise; the first account is also admin."""
+             allowed_domains: Iterable[str] = (), rounds: int = BCRYPT_ROUNDS,
+             confirm: str | None = None) -> User:
+    """Create an expert account with its declared expertise; the first account is also admin.
+
+    `confirm`, when given, is the password typed a second time and must match.
+    """
     username, name, email = username.strip().lower(), name.strip(), email.strip().lower()
     pairs = sorted(set(expertise))
     problems = _signup_problems(conn, username, name, email, password, pairs, allowed_domains)
+    if confirm is not None and confirm != password:
+        problems["confirm"] = "The two passwords differ; type the same one twice."
     if problems:
         raise Invalid("Please fix the highlighted fields.", problems)
     password_hash = hash_password(password, rounds)

@@ -54,6 +54,9 @@ def parse_spec(text: str) -> dict[str, Any]:
     if problems:
         raise Invalid("The workflow spec has problems: " + "; ".join(
             f"{field}: {what}" for field, what in problems.items()), problems)
+    for block in spec["blocks"]:
+        if "labels" in block:  # as JSON will store them, so a spec reads back equal
+            block["labels"] = {str(k): v for k, v in block["labels"].items()}
     return spec
 
 
@@ -165,10 +168,18 @@ def _check_rating(block: dict, where: str) -> dict[str, str]:
     if high - low > 10:
         return {f"{where}.max": "a rating scale has at most 11 points"}
     labels = block.get("labels", {})
+    # JSON turns the keys into strings, so "3" counts as 3.
     if not isinstance(labels, dict) or not all(
-            _is_int(k) and low <= k <= high and isinstance(v, str) for k, v in labels.items()):
+            _as_int(k) is not None and low <= _as_int(k) <= high and isinstance(v, str)
+            for k, v in labels.items()):
         return {f"{where}.labels": f"must map whole numbers between {low} and {high} to text"}
     return {}
+
+
+def _as_int(value: Any) -> int | None:
+    if _is_int(value):
+        return value
+    return int(value) if isinstance(value, str) and value.lstrip("-").isdigit() else None
 
 
 def _is_int(value: Any) -> bool:

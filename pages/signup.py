@@ -43,14 +43,11 @@ with st.form("signup"):
 
 if submitted:
     try:
-        if password != confirm:
-            raise Invalid("Please fix the highlighted fields.",
-                          {"confirm": "The two passwords differ; type the same one twice."})
         user = users.register(
             conn, username=username, name=name, email=email, password=password,
             expertise=[(s, lang) for s in chosen_skills for lang in chosen_languages],
             now=settings.now(), allowed_domains=config.allowed_email_domains,
-            rounds=config.bcrypt_rounds)
+            rounds=config.bcrypt_rounds, confirm=confirm)
     except Invalid as problem:
         st.session_state["signup_error"] = problem
         st.rerun()

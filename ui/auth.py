@@ -46,6 +46,8 @@ def restore_from_cookie(auth: stauth.Authenticate) -> None:
 def login_form() -> None:
     """The login form; reruns the app once the user is signed in."""
     auth: stauth.Authenticate = st.session_state["_authenticator"]
+    if st.session_state.get("authentication_status"):
+        return  # already signed in: app.py draws the signed-in pages on the next run
     try:
         auth.login(location="main", key="login", fields={
             "Form name": "Log in", "Username": "Username", "Password": "Password",

@@ -1,0 +1,75 @@
+"""Storage: migrations and the one write path."""
+
+import threading
+
+import duckdb
+import pytest
+
+from core import db
+from core.errors import Invalid
+
+
+def test_migrations_are_recorded_and_applied_once(tmp_path):
+    conn = db.connect(tmp_path / "a.duckdb")
+    versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations").fetchall()]
+    assert versions == [v for v, _, _ in db.migrations()]
+    conn.close()
+    again = db.connect(tmp_path / "a.duckdb")
+    assert db.migrate(again) == []
+    tables = {r[0] for r in again.execute(
+        "SELECT table_name FROM information_schema.tables").fetchall()}
+    assert {"users", "user_roles", "expertise", "skills", "languages", "campaigns", "items",
+            "leases", "responses", "pay_ledger"} <= tables
+
+
+def test_database_path_directories_are_created(tmp_path):
+    conn = db.connect(tmp_path / "deep" / "er" / "q.duckdb")
+    assert (tmp_path / "deep" / "er" / "q.duckdb").exists()
+    conn.close()
+
+
+def test_writing_rolls_back_when_work_raises(conn):
+    def work(cur):
+        cur.execute("INSERT INTO settings VALUES ('x', 'y')")
+        raise Invalid("nope")
+
+    with pytest.raises(Invalid):
+        db.writing(conn, work)
+    assert conn.execute("SELECT count(*) FROM settings WHERE key = 'x'").fetchone()[0] == 0
+
+
+def test_writing_retries_after_a_conflict(conn):
+    conn.execute("INSERT INTO settings VALUES ('counter', '0')")
+    attempts = []
+    rival_done = threading.Event()
+
+    def work(cur):
+        attempts.append(1)
+        cur.execute("SELECT value FROM settings WHERE key = 'counter'").fetchone()
+        if len(attempts) == 1:
+            # A writer outside the write path commits a change to the same row meanwhile.
+            def rival():
+                other = conn.cursor()
+                other.execute("UPDATE settings SET value = 'rival' WHERE key = 'counter'")
+                other.close()
+                rival_done.set()
+            threading.Thread(target=rival).start()
+            rival_done.wait(5)
+        cur.execute("UPDATE settings SET value = value || '+1' WHERE key = 'counter'")
+        return len(attempts)
+
+    assert db.writing(conn, work) == 2
+    assert conn.execute("SELECT value FROM settings WHERE key = 'counter'").fetchone()[0] \
+        == "rival+1"
+
+
+def test_writing_gives_up_after_repeated_conflicts(conn, monkeypatch):
+    calls = []
+
+    def always_conflicts(cur):
+        calls.append(1)
+        raise duckdb.TransactionException("Transaction conflict")
+
+    with pytest.raises(duckdb.TransactionException):
+        db.writing(conn, always_conflicts)
+    assert len(calls) == db._MAX_ATTEMPTS

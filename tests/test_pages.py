@@ -1,0 +1,178 @@
+"""Every page under AppTest, for every role; roles cannot reach each other's pages."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+ROLE_PAGES = {
+    "ada": ["pages/home.py", "pages/label.py", "pages/profile.py"],          # expert
+    "rita": ["pages/campaigns.py", "pages/profile.py"],                     # requester
+    "admin": ["pages/campaigns.py", "pages/users.py", "pages/profile.py"],  # admin + requester
+}
+ALL_PAGES = sorted({p for pages in ROLE_PAGES.values() for p in pages})
+
+
+@pytest.fixture(autouse=True)
+def navigation_mode(monkeypatch):
+    """Run app.py on every AppTest run, as the server does.
+
+    AppTest re-detects the pages/ folder before each run and, finding it, runs the page script
+    alone (the old pages-folder mode), skipping app.py's login gate and st.navigation. The
+    server detects once and leaves that mode as soon as app.py calls st.navigation.
+    """
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    """A fresh demo workspace and an AppTest on it, optionally signed in."""
+    monkeypatch.setenv("QUORUM_DB", str(tmp_path / "quorum.duckdb"))
+    monkeypatch.setenv("QUORUM_BCRYPT_ROUNDS", "4")
+    monkeypatch.delenv("QUORUM_EMPTY", raising=False)
+
+    def make(username: str | None = None) -> AppTest:
+        at = AppTest.from_file("../app.py", default_timeout=30)
+        if username:
+            at.session_state["authentication_status"] = True
+            at.session_state["username"] = username
+        return at.run()
+
+    return make
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page wrote, as one string to search."""
+    parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info",
+                                  "warning", "error", "success") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_logged_out_visitors_see_login_with_demo_accounts(app):
+    at = app()
+    assert not at.exception
+    assert "Demo accounts" in texts(at)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/home.py").run()
+
+
+@pytest.mark.parametrize("username", list(ROLE_PAGES))
+def test_each_role_renders_each_of_its_pages(app, username):
+    at = app(username)
+    for page in ROLE_PAGES[username]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert at.title, page
+
+
+@pytest.mark.parametrize("username", list(ROLE_PAGES))
+def test_roles_cannot_reach_other_roles_pages(app, username):
+    at = app(username)
+    for page in set(ALL_PAGES) - set(ROLE_PAGES[username]):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(page).run()
+
+
+def test_login_form_signs_in_and_shows_the_landing_page(app):
+    at = app()
+    at.text_input[0].input("ada")
+    at.text_input[1].input("quorum-expert-1")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["username"] == "ada"
+    assert "Hello, Ada" in texts(at)
+    assert "Spot the bug in short Python functions" in texts(at)
+    assert "Classify commercial contract clauses" not in texts(at)
+
+
+def test_wrong_password_is_refused(app):
+    at = app()
+    at.text_input[0].input("ada")
+    at.text_input[1].input("not-the-password-1")
+    at.button[0].click().run()
+    assert "do not match" in texts(at)
+    assert not at.session_state["authentication_status"]
+
+
+def fill_signup(at: AppTest, **values) -> AppTest:
+    at.switch_page("pages/signup.py").run()
+    fields = {"signup_name": "Grace Hopper", "signup_username": "grace",
+              "signup_email": "grace@quorum.example", "signup_password": "cobol-rules-1959",
+              "signup_confirm": "cobol-rules-1959"}
+    fields.update(values)
+    for key, value in fields.items():
+        at.text_input(key=key).input(value)
+    at.multiselect(key="signup_skills").set_value(values.get("skills", ["law"]))
+    at.multiselect(key="signup_languages").set_value(["en-US"])
+    return at.button[0].click().run()
+
+
+def test_sign_up_creates_an_expert_who_sees_matching_campaigns(app):
+    at = fill_signup(app())
+    assert not at.exception
+    assert at.session_state["username"] == "grace"
+    assert "Classify commercial contract clauses" in texts(at)
+    assert "Spot the bug in short Python functions" not in texts(at)
+
+
+def test_sign_up_problems_appear_beside_the_fields(app):
+    at = fill_signup(app(), signup_username="ada", signup_confirm="something-else-2")
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("taken" in e for e in errors)
+    assert any("passwords differ" in e for e in errors)
+    assert not at.session_state["authentication_status"]
+
+
+def test_labeling_page_submits_and_confirms_with_the_count(app):
+    at = app("ada")
+    at.query_params["campaign"] = "6"  # general knowledge, en-US
+    at.switch_page("pages/label.py").run()
+    assert not at.exception
+    assert "Answer general-knowledge questions" in at.title[0].value
+    submit = next(b for b in at.button if b.label == "Submit")
+    submit.click().run()
+    assert "This question needs an answer." in [e.value for e in at.error]
+    at.text_area[0].input("Light travels far faster than sound, so the flash arrives first.")
+    at.radio[0].set_value(4)
+    next(b for b in at.button if b.label == "Submit").click().run()
+    assert not at.exception
+    confirmation = [s.value for s in at.success]
+    assert confirmation and "answered **1** items in this campaign" in confirmation[0]
+    assert [m.value for m in at.metric][:2] == ["1", "1"]
+
+
+def test_labeling_page_without_a_campaign_offers_a_choice(app):
+    at = app("ada")
+    at.switch_page("pages/label.py").run()
+    assert not at.exception
+    assert at.selectbox[0].label == "Campaign"
+
+
+def test_expert_without_skills_is_sent_to_the_profile(app):
+    at = app("ada")
+    at.switch_page("pages/profile.py").run()
+    while any(b.label == "Remove" for b in at.button):
+        next(b for b in at.button if b.label == "Remove").click().run()
+    assert "no skills declared" in texts(at)
+    at.switch_page("pages/home.py").run()
+    assert "not declared any skills" in texts(at)
+
+
+def test_admin_changes_roles_on_the_users_page(app):
+    at = app("admin")
+    at.switch_page("pages/users.py").run()
+    at.selectbox[0].set_value("ada").run()
+    at.multiselect[0].set_value(["expert", "requester"])
+    next(b for b in at.button if b.label == "Save roles").click().run()
+    assert not at.exception
+    at_ada = app("ada")
+    at_ada.switch_page("pages/campaigns.py").run()
+    assert not at_ada.exception
