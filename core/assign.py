@@ -95,8 +95,8 @@ def _why_chosen(answered: int, overlap: int) -> str:
 def _cap_reached(cur: duckdb.DuckDBPyConnection, user: User, campaign: Campaign) -> str | None:
     if campaign.per_expert_cap is None:
         return None
-    done = cur.execute("SELECT count(*) FROM responses WHERE user_id = ? AND campaign_id = ?",
-                       [user.id, campaign.id]).fetchone()[0]
+    done = cur.execute("SELECT count(*) FROM responses WHERE user_id = ? AND campaign_id = ? "
+                       "AND status <> 'rejected'", [user.id, campaign.id]).fetchone()[0]
     if done >= campaign.per_expert_cap:
         return (f"You have answered {done} items here, the most this campaign allows one expert "
                 f"({campaign.per_expert_cap}). Thank you! Pick another campaign.")

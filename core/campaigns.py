@@ -10,10 +10,11 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import yaml
 
 from core import workflow
 from core.db import reading, writing
-from core.errors import Invalid, NotFound
+from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.users import User, expertise_problem, require_role
 
 KINDS = ("standard", "revolt")
@@ -151,11 +152,73 @@ def _checked_settings(conn: duckdb.DuckDBPyConnection, settings: dict) -> dict[s
     return {key: s[key] for key in _SETTINGS}
 
 
+def require_owner(actor: User, campaign: Campaign) -> None:
+    """Raise Forbidden unless the actor created the campaign or is an admin."""
+    require_role(actor, "requester", "admin")
+    if campaign.created_by != actor.id and not actor.has("admin"):
+        raise Forbidden("Only the campaign's owner or an administrator can change it.")
+
+
+def update(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, *, spec_text: str,
+           now: datetime, **settings: Any) -> Campaign:
+    """Save new settings and spec; a changed spec that has answers becomes a new version."""
+    campaign = get(conn, campaign_id)
+    require_owner(actor, campaign)
+    if campaign.status == "closed":
+        raise Conflict("A closed campaign cannot be edited.")
+    parsed = workflow.parse_spec(spec_text)
+    values = _checked_settings(conn, settings)
+    if campaign.status != "draft" and values["kind"] != campaign.kind:
+        raise Invalid("The kind of a published campaign cannot change.",
+                      {"kind": "Keep the kind it was published with."})
+
+    def work(cur: duckdb.DuckDBPyConnection) -> None:
+        current = cur.execute(
+            "SELECT spec FROM campaign_specs WHERE campaign_id = ? AND version = ?",
+            [campaign_id, campaign.spec_version]).fetchone()[0]
+        version = campaign.spec_version
+        if json.loads(current) != parsed:
+            answered = cur.execute(
+                "SELECT 1 FROM responses WHERE campaign_id = ? AND spec_version = ? LIMIT 1",
+                [campaign_id, version]).fetchone()
+            if answered:  # answers stay tied to the version they were given against
+                version += 1
+                cur.execute("INSERT INTO campaign_specs VALUES (?, ?, ?, ?, ?)",
+                            [campaign_id, version, workflow.dumps(parsed), actor.id, now])
+            else:
+                cur.execute("UPDATE campaign_specs SET spec = ?, created_by = ?, created_at = ? "
+                            "WHERE campaign_id = ? AND version = ?",
+                            [workflow.dumps(parsed), actor.id, now, campaign_id, version])
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        cur.execute(f"UPDATE campaigns SET {assignments}, spec_version = ? WHERE id = ?",
+                    [*values.values(), version, campaign_id])
+
+    writing(conn, work)
+    return get(conn, campaign_id)
+
+
+def spec_versions(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> pd.DataFrame:
+    """Every spec version of a campaign with when, by whom, and how many answers use it."""
+    with reading(conn) as cur:
+        return cur.execute(
+            "SELECT s.version, s.created_at, u.username AS created_by, "
+            " (SELECT count(*) FROM responses r WHERE r.campaign_id = s.campaign_id "
+            "  AND r.spec_version = s.version) AS answers "
+            "FROM campaign_specs s JOIN users u ON u.id = s.created_by "
+            "WHERE s.campaign_id = ? ORDER BY s.version DESC", [campaign_id]).df()
+
+
+def spec_text(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> str:
+    """The current spec as YAML, for editing."""
+    campaign = get(conn, campaign_id)
+    return yaml.safe_dump(spec(conn, campaign_id, campaign.spec_version), sort_keys=False,
+                          allow_unicode=True)
+
+
 def add_items(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
               items: pd.DataFrame, now: datetime) -> int:
     """Append items (columns: payload as dicts, optional external_id, gold); return the count."""
-    require_role(actor, "requester", "admin")
-    get(conn, campaign_id)
+    require_owner(actor, get(conn, campaign_id))
     frame = pd.DataFrame({
         "campaign_id": campaign_id,
         "external_id": items.get("external_id", pd.Series([None] * len(items))).astype(object),
@@ -194,7 +257,8 @@ def for_expert(conn: duckdb.DuckDBPyConnection, user: User, now: datetime) -> pd
                 FROM items i JOIN mine m ON m.id = i.campaign_id GROUP BY i.campaign_id
             ), done AS (
                 SELECT campaign_id, count(*) AS my_count FROM responses
-                WHERE user_id = $user AND campaign_id IN (SELECT id FROM mine)
+                WHERE user_id = $user AND status <> 'rejected'
+                  AND campaign_id IN (SELECT id FROM mine)
                 GROUP BY campaign_id
             )
             SELECT m.id, m.title, m.description, m.skill, s.name AS skill_name, m.language,

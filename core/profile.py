@@ -24,7 +24,8 @@ def totals(conn: duckdb.DuckDBPyConnection, user: User) -> Totals:
     """The expert's answers, campaigns answered in, and earnings from the pay ledger."""
     with reading(conn) as cur:
         answers, campaigns = cur.execute(
-            "SELECT count(*), count(DISTINCT campaign_id) FROM responses WHERE user_id = ?",
+            "SELECT count(*), count(DISTINCT campaign_id) FROM responses "
+            "WHERE user_id = ? AND status <> 'rejected'",
             [user.id]).fetchone()
         earnings = cur.execute("SELECT coalesce(sum(amount), 0) FROM pay_ledger WHERE user_id = ?",
                                [user.id]).fetchone()[0]
@@ -38,7 +39,8 @@ def campaigns_worked(conn: duckdb.DuckDBPyConnection, user: User, now: datetime)
             """
             WITH mine AS (
                 SELECT campaign_id, count(*) AS answers, max(submitted_at) AS last_answer
-                FROM responses WHERE user_id = $u GROUP BY campaign_id
+                FROM responses WHERE user_id = $u AND status <> 'rejected'
+                GROUP BY campaign_id
             ), pay AS (
                 SELECT campaign_id,
                        sum(amount) AS earned,

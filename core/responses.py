@@ -84,8 +84,8 @@ def _check_slot_still_free(cur, campaign, item_id, answered, user, now) -> None:
             "other experts have taken its remaining places, so this answer cannot be counted. "
             "The next item is ready for you.")
     if campaign.per_expert_cap is not None:
-        done = cur.execute("SELECT count(*) FROM responses WHERE user_id = ? AND campaign_id = ?",
-                           [user.id, campaign.id]).fetchone()[0]
+        done = cur.execute("SELECT count(*) FROM responses WHERE user_id = ? AND campaign_id = ?"
+                           " AND status <> 'rejected'", [user.id, campaign.id]).fetchone()[0]
         if done >= campaign.per_expert_cap:
             raise Conflict(f"You have reached this campaign's cap of {campaign.per_expert_cap} "
                            "answers; this one was not saved.")
@@ -96,4 +96,4 @@ def counts(conn: duckdb.DuckDBPyConnection, user_id: int, campaign_id: int) -> t
     with reading(conn) as cur:
         return cur.execute(
             "SELECT count(*) FILTER (WHERE campaign_id = ?), count(*) FROM responses "
-            "WHERE user_id = ?", [campaign_id, user_id]).fetchone()
+            "WHERE user_id = ? AND status <> 'rejected'", [campaign_id, user_id]).fetchone()

@@ -1,0 +1,287 @@
+"""Moving data in and out: item import (CSV, JSONL, Parquet) and dataset export.
+
+Imports are all or nothing: every row is checked before any is written, and the first problems
+found are reported with their row number and field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from core import campaigns, workflow
+from core.db import reading, writing
+from core.errors import Conflict, Invalid
+from core.users import User, require_role
+
+FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+           ".json": "jsonl", ".parquet": "parquet"}
+EXPORT_FORMATS = ("csv", "jsonl", "parquet")
+MAX_PROBLEMS = 10
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Which file column fills each payload field, and the optional id and gold columns."""
+    fields: dict[str, str]
+    external_id: str | None = None
+    gold: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    imported: int
+    columns: list[str] = field(default_factory=list)
+
+
+def file_format(path: str | Path, declared: str | None = None) -> str:
+    """The import format of a file, from `declared` or its extension."""
+    if declared:
+        if declared not in EXPORT_FORMATS:
+            raise Invalid(f"Unknown format {declared!r}; use csv, jsonl or parquet.")
+        return declared
+    fmt = FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise Invalid(f"Cannot tell the format of {Path(path).name!r}: name it .csv, .jsonl or "
+                      ".parquet.")
+    return fmt
+
+
+def _open(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> duckdb.DuckDBPyRelation:
+    """The file as a relation, with DuckDB's read errors turned into sentences."""
+    if not path.exists() or path.stat().st_size == 0:
+        raise Invalid("The file is empty: it needs a header row and at least one item.")
+    try:
+        if fmt == "csv":
+            rel = cur.read_csv(str(path), header=True, all_varchar=True)
+        elif fmt == "jsonl":
+            rel = cur.read_json(str(path), format="newline_delimited")
+        else:
+            rel = cur.read_parquet(str(path))
+        rel.limit(1).fetchall()  # make the reader parse now, so errors surface here
+        return rel
+    except duckdb.Error as error:
+        raise Invalid(_read_problem(str(error), fmt)) from None
+
+
+def _read_problem(message: str, fmt: str) -> str:
+    line = re.search(r"[Ll]ine:? (\d+)", message)
+    where = f" (around line {line[1]})" if line else ""
+    if "unicode" in message.lower() or "utf-8" in message.lower():
+        return f"The file is not UTF-8 text{where}. Save it with UTF-8 encoding and try again."
+    if fmt == "jsonl" and ("JSON" in message or "json" in message):
+        detail = re.search(r"line \d+: ([^.\n]+)", message)
+        return (f"The file is not valid JSON Lines{where}: "
+                f"{detail[1] if detail else 'each line must be one JSON object'}.")
+    if fmt == "parquet":
+        return "The file is not a readable Parquet file."
+    return f"The file could not be read{where}: {message.splitlines()[0]}"
+
+
+def columns(conn: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | None = None
+            ) -> list[str]:
+    """The column names of an import file, for mapping them to payload fields."""
+    with reading(conn) as cur:
+        return list(_open(cur, Path(path), file_format(path, fmt)).columns)
+
+
+def import_items(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
+                 path: str | Path, mapping: Mapping, now: datetime,
+                 fmt: str | None = None) -> ImportReport:
+    """Check every row of a file against the mapping, then add all of them or none."""
+    campaign = campaigns.get(conn, campaign_id)
+    campaigns.require_owner(actor, campaign)
+    if campaign.status == "closed":
+        raise Conflict("Items cannot be added to a closed campaign.")
+    spec = campaigns.spec(conn, campaign_id, campaign.spec_version)
+    _check_mapping_covers_spec(spec, mapping)
+    gold_question = _gold_question(spec) if mapping.gold else None
+    fmt = file_format(path, fmt)
+    with reading(conn) as cur:
+        source = _open(cur, Path(path), fmt)
+        file_columns = list(source.columns)
+        rows = _mapped_rows(source, mapping)
+    if rows.num_rows == 0:
+        raise Invalid("The file has a header but no items.")
+    problems = _row_problems(conn, rows, mapping, campaign_id, gold_question, fmt)
+    if problems:
+        shown = " (the first ones are listed)" if len(problems) >= MAX_PROBLEMS else ""
+        raise Invalid(f"Nothing was imported: the file has problems{shown}.", problems)
+
+    keys = list(mapping.fields)
+    payload = "json_object(" + ", ".join(f"?, f{i}" for i in range(len(keys))) + ")"
+    gold = "NULL"
+    if gold_question:
+        cast = "INTEGER" if gold_question["type"] == "rating" else "VARCHAR"
+        gold = f"CASE WHEN gold IS NULL THEN NULL ELSE json_object(?, gold::{cast}) END"
+    external_id = "external_id" if mapping.external_id else "NULL"
+    params = [campaign_id, *keys, *([gold_question["id"]] if gold_question else []), now]
+
+    def work(cur: duckdb.DuckDBPyConnection) -> int:
+        cur.register("import_rows", rows)
+        cur.execute("INSERT INTO items (campaign_id, payload, gold, external_id, created_at) "
+                    f"SELECT ?, {payload}, {gold}, {external_id}, ? FROM import_rows "
+                    "ORDER BY row_no", params)
+        cur.unregister("import_rows")
+        return rows.num_rows
+
+    return ImportReport(writing(conn, work), file_columns)
+
+
+def _check_mapping_covers_spec(spec: dict, mapping: Mapping) -> None:
+    needed = workflow.payload_fields(spec)
+    unmapped = [f for f in needed if not mapping.fields.get(f)]
+    if unmapped:
+        raise Invalid("Map a file column to every field the form shows.",
+                      {f"field {f}": "choose the column that holds it" for f in unmapped})
+    if not mapping.fields:
+        raise Invalid("Map at least one column to a payload field.")
+
+
+def _gold_question(spec: dict) -> dict:
+    for question in workflow.questions(spec):
+        if question["type"] in ("single_choice", "rating"):
+            return question
+    raise Invalid("Gold answers need a single-choice or rating question in the form.",
+                  {"gold": "this form has no question a gold answer could check"})
+
+
+def _mapped_rows(source: duckdb.DuckDBPyRelation, mapping: Mapping) -> pa.Table:
+    """The mapped columns under names of our own (f0, f1, external_id, gold), numbered."""
+    wanted = [*mapping.fields.values(), *(c for c in (mapping.external_id, mapping.gold) if c)]
+    missing = [c for c in dict.fromkeys(wanted) if c not in source.columns]
+    if missing:
+        raise Invalid(f"The file has no column {', '.join(map(repr, missing))}; its columns are "
+                      f"{', '.join(map(repr, source.columns))}.",
+                      {"mapping": "pick columns that exist in the file"})
+    # Column names come from the file, so they enter only as expressions, never as SQL text.
+    exprs = [duckdb.ColumnExpression(col).alias(f"f{i}")
+             for i, col in enumerate(mapping.fields.values())]
+    if mapping.external_id:
+        exprs.append(duckdb.ColumnExpression(mapping.external_id).cast(duckdb.sqltype("VARCHAR"))
+                     .alias("external_id"))
+    if mapping.gold:
+        exprs.append(duckdb.ColumnExpression(mapping.gold).alias("gold"))
+    return source.select(*exprs).query(
+        "import_source", "SELECT row_number() OVER () AS row_no, * FROM import_source"
+    ).to_arrow_table()
+
+
+def _row_problems(conn, rows: pa.Table, mapping: Mapping, campaign_id: int,
+                  gold_question: dict | None, fmt: str) -> dict[str, str]:
+    problems: dict[str, str] = {}
+
+    def add(row: int, what: str) -> None:
+        if len(problems) < MAX_PROBLEMS:
+            problems[_where(row, fmt)] = what
+
+    with reading(conn) as cur:
+        cur.register("import_rows", rows)
+        for i, (name, column) in enumerate(mapping.fields.items()):
+            for (row,) in cur.execute(
+                    f"SELECT row_no FROM import_rows WHERE f{i} IS NULL "
+                    f"OR trim(f{i}::VARCHAR) = '' ORDER BY row_no LIMIT {MAX_PROBLEMS}"
+                    ).fetchall():
+                add(row, f"field {name!r} (column {column!r}) is empty")
+        if mapping.external_id:
+            _id_problems(cur, add, campaign_id, mapping.external_id)
+        if gold_question:
+            _gold_problems(cur, add, gold_question, mapping.gold)
+    return problems
+
+
+def _id_problems(cur, add, campaign_id: int, column: str) -> None:
+    for (row,) in cur.execute(
+            "SELECT row_no FROM import_rows WHERE external_id IS NULL OR trim(external_id) = '' "
+            f"ORDER BY row_no LIMIT {MAX_PROBLEMS}").fetchall():
+        add(row, f"the external id (column {column!r}) is empty")
+    for external_id, rows in cur.execute(
+            "SELECT external_id, list(row_no ORDER BY row_no) FROM import_rows "
+            "WHERE trim(external_id) <> '' GROUP BY external_id HAVING count(*) > 1 "
+            f"ORDER BY min(row_no) LIMIT {MAX_PROBLEMS}").fetchall():
+        add(rows[1], f"duplicate external id {external_id!r}, also on row {rows[0]}")
+    for row, external_id in cur.execute(
+            "SELECT r.row_no, r.external_id FROM import_rows r "
+            "WHERE r.external_id IN (SELECT external_id FROM items WHERE campaign_id = ?) "
+            f"ORDER BY r.row_no LIMIT {MAX_PROBLEMS}", [campaign_id]).fetchall():
+        add(row, f"external id {external_id!r} is already in this campaign")
+
+
+def _gold_problems(cur, add, question: dict, column: str) -> None:
+    if question["type"] == "rating":
+        bad = cur.execute(
+            "SELECT row_no, gold::VARCHAR FROM import_rows WHERE gold IS NOT NULL AND "
+            "coalesce(TRY_CAST(gold AS INTEGER) NOT BETWEEN ? AND ?, true) "
+            f"ORDER BY row_no LIMIT {MAX_PROBLEMS}", [question["min"], question["max"]])
+        allowed = f"a whole number from {question['min']} to {question['max']}"
+    else:
+        bad = cur.execute(
+            "SELECT row_no, gold::VARCHAR FROM import_rows WHERE gold IS NOT NULL AND "
+            "NOT list_contains(?::VARCHAR[], gold::VARCHAR) "
+            f"ORDER BY row_no LIMIT {MAX_PROBLEMS}", [[str(o) for o in question["options"]]])
+        allowed = "one of " + ", ".join(map(str, question["options"]))
+    for row, value in bad.fetchall():
+        add(row, f"gold answer {value!r} (column {column!r}) must be {allowed}")
+
+
+def _where(row: int, fmt: str) -> str:
+    if fmt == "csv":
+        return f"row {row} (line {row + 1})"
+    return f"line {row}" if fmt == "jsonl" else f"row {row}"
+
+
+# The columns of an answers export, documented in the README.
+_ANSWERS_SQL = """
+    SELECT r.id AS response_id, r.campaign_id, c.title AS campaign, r.item_id, i.external_id,
+           u.username AS expert, r.spec_version, r.answer::{json} AS answer,
+           i.payload::{json} AS payload, r.started_at, r.submitted_at, r.duration_s,
+           r.status AS review_status, rv.reason AS review_reason, rv.acted_at AS reviewed_at,
+           reviewer.username AS reviewed_by
+    FROM responses r
+    JOIN items i ON i.id = r.item_id
+    JOIN campaigns c ON c.id = r.campaign_id
+    JOIN users u ON u.id = r.user_id
+    LEFT JOIN (SELECT response_id, max(acted_at) AS acted_at,
+                      arg_max(reason, acted_at) AS reason,
+                      arg_max(reviewer_id, acted_at) AS reviewer_id
+               FROM review_actions GROUP BY response_id) rv ON rv.response_id = r.id
+    LEFT JOIN users reviewer ON reviewer.id = rv.reviewer_id
+    WHERE $campaign IS NULL OR r.campaign_id = $campaign
+    ORDER BY r.id
+"""
+
+_ITEMS_SQL = """
+    SELECT i.id AS item_id, i.campaign_id, i.external_id, i.payload::{json} AS payload,
+           i.gold::{json} AS gold, i.response_count AS answers, c.overlap AS answers_wanted,
+           i.response_count >= c.overlap AS complete, i.created_at
+    FROM items i JOIN campaigns c ON c.id = i.campaign_id
+    WHERE $campaign IS NULL OR i.campaign_id = $campaign
+    ORDER BY i.id
+"""
+
+_COPY_FORMATS = {"csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json",
+                 "parquet": "FORMAT parquet, COMPRESSION zstd"}
+
+
+def export(conn: duckdb.DuckDBPyConnection, actor: User, what: str, campaign_id: int | None,
+           path: str | Path, fmt: str) -> int:
+    """Write a campaign's answers or items (all campaigns when None: admins) to a file."""
+    if campaign_id is None:
+        require_role(actor, "admin")
+    else:
+        campaigns.require_owner(actor, campaigns.get(conn, campaign_id))
+    if fmt not in _COPY_FORMATS:
+        raise Invalid(f"Unknown format {fmt!r}; use csv, jsonl or parquet.")
+    query = {"answers": _ANSWERS_SQL, "items": _ITEMS_SQL}.get(what)
+    if query is None:
+        raise Invalid(f"Unknown export {what!r}; use answers or items.")
+    # JSON Lines keeps answers and payloads as nested objects; the others store JSON text.
+    query = query.format(json="JSON" if fmt == "jsonl" else "VARCHAR")
+    with reading(conn) as cur:
+        return cur.execute(f"COPY ({query}) TO $path ({_COPY_FORMATS[fmt]})",
+                           {"campaign": campaign_id, "path": str(path)}).fetchone()[0]

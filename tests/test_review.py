@@ -1,0 +1,114 @@
+"""Review: accept, reject with reason, slot freed, pay reversed, history kept; monitoring."""
+
+from datetime import timedelta
+
+import pytest
+
+from core import assign, monitor, profile, responses, review
+from core.errors import Conflict, Forbidden, Invalid
+from tests.conftest import NOW, snapshot
+
+
+def answer(conn, user, campaign, when):
+    got = assign.claim_next(conn, user, campaign.id, when).assignment
+    return responses.submit(conn, user, got.item_id, {"label": "positive"}, got.spec_version,
+                            when + timedelta(minutes=3))
+
+
+@pytest.fixture
+def answered(conn, make_user, make_campaign):
+    campaign = make_campaign(n_items=1, overlap=1)
+    ada = make_user("ada")
+    receipt = answer(conn, ada, campaign, NOW)
+    return campaign, ada, receipt.response_id
+
+
+def test_rejection_frees_the_slot_and_reverses_pay(conn, requester, make_user, answered):
+    campaign, ada, response_id = answered
+    bob = make_user("bob")
+    assert assign.claim_next(conn, bob, campaign.id, NOW).assignment is None
+    review.reject(conn, requester, response_id, "Answer ignores the guidelines", NOW)
+    assert assign.claim_next(conn, bob, campaign.id, NOW).assignment is not None
+    ledger = conn.execute("SELECT kind, amount FROM pay_ledger WHERE user_id = ? ORDER BY id",
+                          [ada.id]).fetchall()
+    assert [(k, float(a)) for k, a in ledger] == [("item", 1.25), ("reversal", -1.25)]
+    assert profile.totals(conn, ada).earnings == 0
+    assert profile.totals(conn, ada).answers == 0
+    history = review.history(conn, campaign.id)
+    assert history[["reviewer", "action", "reason"]].values.tolist() == [
+        ["rita", "reject", "Answer ignores the guidelines"]]
+
+
+def test_rejecting_twice_or_accepting_after_is_refused(conn, requester, answered):
+    _, _, response_id = answered
+    review.reject(conn, requester, response_id, "Spam", NOW)
+    before = snapshot(conn)
+    with pytest.raises(Conflict, match="already rejected"):
+        review.reject(conn, requester, response_id, "Spam again", NOW)
+    with pytest.raises(Conflict, match="cannot be accepted"):
+        review.accept(conn, requester, response_id, NOW)
+    assert snapshot(conn) == before
+
+
+def test_accept_is_recorded_once(conn, requester, answered):
+    campaign, _, response_id = answered
+    review.accept(conn, requester, response_id, NOW, "Clear and correct")
+    review.accept(conn, requester, response_id, NOW)
+    assert review.answers(conn, requester, campaign.id)["status"].tolist() == ["accepted"]
+    assert len(review.history(conn, campaign.id)) == 1
+
+
+def test_a_reason_is_required_and_only_owners_review(conn, requester, make_user, answered):
+    _, ada, response_id = answered
+    with pytest.raises(Invalid, match="reason"):
+        review.reject(conn, requester, response_id, "  ", NOW)
+    with pytest.raises(Forbidden):
+        review.reject(conn, ada, response_id, "I changed my mind", NOW)
+    other = make_user("ron", roles=("requester",), expertise=())
+    with pytest.raises(Forbidden):
+        review.accept(conn, other, response_id, NOW)
+
+
+def test_filters_narrow_the_answers(conn, requester, make_user, make_campaign):
+    campaign = make_campaign(n_items=3, overlap=2)
+    ada, bob = make_user("ada"), make_user("bob")
+    answer(conn, ada, campaign, NOW)
+    answer(conn, ada, campaign, NOW + timedelta(days=1))
+    answer(conn, bob, campaign, NOW + timedelta(days=2))
+    listed = review.answers(conn, requester, campaign.id)
+    assert len(listed) == 3
+    assert len(review.answers(conn, requester, campaign.id, expert="ada")) == 2
+    assert len(review.answers(conn, requester, campaign.id, item_id=1)) == 2
+    assert len(review.answers(conn, requester, campaign.id, since=NOW + timedelta(days=1))) == 2
+    assert len(review.answers(conn, requester, campaign.id, until=NOW + timedelta(hours=1))) == 1
+    assert review.answers(conn, requester, campaign.id, status="accepted").empty
+
+
+def test_monitoring_numbers_match_the_data(conn, requester, make_user, make_campaign):
+    campaign = make_campaign(n_items=4, overlap=2)  # opened a day before NOW
+    ada, bob = make_user("ada"), make_user("bob")
+    for n in range(2):
+        answer(conn, ada, campaign, NOW + timedelta(hours=n))
+        answer(conn, bob, campaign, NOW + timedelta(hours=n))
+    later = NOW + timedelta(days=1)
+    review.reject(conn, requester, 1, "Off topic", later)
+    s = monitor.summary(conn, requester, campaign.id, later)
+    assert (s.items_total, s.items_complete, s.answers, s.rejected) == (4, 1, 3, 1)
+    assert s.answers_needed == 5 and s.active_experts == 2
+    assert float(s.cost) == pytest.approx(3 * 1.25)
+    # 3 kept answers over the 2 days since opening: 1.5 a day, 5 to go, so 3⅓ days.
+    assert s.answers_per_day == pytest.approx(1.5)
+    assert s.forecast == later + timedelta(days=5 / 1.5)
+    per_day = monitor.answers_per_day(conn, campaign.id)
+    assert per_day[["answers", "rejected"]].values.tolist() == [[3, 1]]
+    experts = monitor.per_expert(conn, campaign.id)
+    assert experts[["expert", "answers", "rejected"]].values.tolist() == [
+        ["ada", 2, 1], ["bob", 2, 0]]
+    assert experts["median_minutes"].tolist() == [3.0, 3.0]
+    assert monitor.durations(conn, campaign.id)["minutes"].tolist() == [3.0] * 4
+
+
+def test_no_recent_answers_means_no_forecast(conn, requester, make_campaign):
+    campaign = make_campaign(n_items=2)
+    s = monitor.summary(conn, requester, campaign.id, NOW)
+    assert s.forecast is None and s.answers_per_day == 0 and s.completion == 0
