@@ -14,6 +14,9 @@ PAGES = {
     "label": st.Page("pages/label.py", title="Label", icon=":material/edit_note:"),
     "profile": st.Page("pages/profile.py", title="Profile", icon=":material/person:"),
     "campaigns": st.Page("pages/campaigns.py", title="Campaigns", icon=":material/folder:"),
+    "design": st.Page("pages/design.py", title="Design", icon=":material/design_services:"),
+    "monitor": st.Page("pages/monitor.py", title="Monitor", icon=":material/monitoring:"),
+    "review": st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
     "users": st.Page("pages/users.py", title="Users and roles",
                      icon=":material/manage_accounts:"),
 }
@@ -36,7 +39,7 @@ else:
     if user.has("expert"):
         sections["Work"] = [PAGES["home"], PAGES["label"]]
     if user.has("requester") or user.has("admin"):
-        sections["Requester"] = [PAGES["campaigns"]]
+        sections["Requester"] = [PAGES[p] for p in ("campaigns", "design", "monitor", "review")]
     if user.has("admin"):
         sections["Admin"] = [PAGES["users"]]
     sections["Account"] = [PAGES["profile"]]

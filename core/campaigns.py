@@ -208,6 +208,21 @@ def spec_versions(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> pd.DataF
             "WHERE s.campaign_id = ? ORDER BY s.version DESC", [campaign_id]).df()
 
 
+def item_count(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> int:
+    """How many items the campaign has."""
+    with reading(conn) as cur:
+        return cur.execute("SELECT count(*) FROM items WHERE campaign_id = ?",
+                           [campaign_id]).fetchone()[0]
+
+
+def first_item_payload(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> dict | None:
+    """The payload of the campaign's first item, for previews."""
+    with reading(conn) as cur:
+        row = cur.execute("SELECT payload FROM items WHERE campaign_id = ? ORDER BY id LIMIT 1",
+                          [campaign_id]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
 def spec_text(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> str:
     """The current spec as YAML, for editing."""
     campaign = get(conn, campaign_id)

@@ -11,6 +11,7 @@ conn = state.connection()
 user = state.require_user()
 
 st.title("Campaigns")
+st.page_link("pages/design.py", label="New campaign", icon=":material/add:")
 try:
     table = campaigns.overview(conn, user)
 except DomainError as error:
@@ -22,7 +23,7 @@ if table.empty:
     st.info("No campaigns yet.")
     st.stop()
 table["progress"] = (table["items_complete"] / table["items"].where(table["items"] > 0)).fillna(0)
-st.dataframe(
+picked = st.dataframe(
     table[["id", "title", "kind", "skill", "language", "status", "items", "items_complete",
            "progress", "answers", "pay_per_item", "expires_at", "created_by"]],
     hide_index=True, width="stretch",
@@ -35,4 +36,15 @@ st.dataframe(
         "pay_per_item": st.column_config.NumberColumn("Pay / item", format="$%.2f"),
         "expires_at": st.column_config.DatetimeColumn("Expires", format="YYYY-MM-DD"),
         "created_by": st.column_config.TextColumn("Owner"),
-    })
+    }, on_select="rerun", selection_mode="single-row")
+rows = picked.selection.rows
+if rows:
+    chosen = int(table.iloc[rows[0]]["id"])
+    st.caption(f"Open #{chosen} · {table.iloc[rows[0]]['title']} in:")
+    for column, (page, label) in zip(st.columns(6), [
+            ("pages/design.py", "Design"), ("pages/monitor.py", "Monitor"),
+            ("pages/review.py", "Review")], strict=False):
+        if column.button(label, key=f"open-{page}", width="stretch"):
+            st.switch_page(page, query_params={"campaign": chosen})
+else:
+    st.caption("Select a campaign to open it in Design, Monitor or Review.")

@@ -6,10 +6,12 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+REQUESTER_PAGES = ["pages/campaigns.py", "pages/design.py", "pages/monitor.py",
+                   "pages/review.py"]
 ROLE_PAGES = {
     "ada": ["pages/home.py", "pages/label.py", "pages/profile.py"],          # expert
-    "rita": ["pages/campaigns.py", "pages/profile.py"],                     # requester
-    "admin": ["pages/campaigns.py", "pages/users.py", "pages/profile.py"],  # admin + requester
+    "rita": REQUESTER_PAGES + ["pages/profile.py"],                         # requester
+    "admin": REQUESTER_PAGES + ["pages/users.py", "pages/profile.py"],      # admin + requester
 }
 ALL_PAGES = sorted({p for pages in ROLE_PAGES.values() for p in pages})
 

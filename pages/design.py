@@ -1,0 +1,223 @@
+"""Design a campaign: settings, the form spec with a live preview, items, and its lifecycle."""
+
+import tempfile
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import streamlit as st
+
+from core import campaigns, catalog, io, lifecycle, workflow
+from core.errors import DomainError, Invalid
+from ui import settings, state
+from ui.feedback import field_error, flash, show_error
+from ui.pickers import campaign_picker
+from ui.workflow_form import render
+
+conn = state.connection()
+user = state.require_user()
+now = settings.now()
+
+st.title("Design a campaign")
+picked = campaign_picker(user, allow_new=True)
+campaign = campaigns.get(conn, picked) if picked else None
+key = f"c{picked}"
+error: Invalid | None = st.session_state.get(f"design_error_{key}")
+if campaign and campaign.status == "closed":
+    st.info("This campaign is closed: its settings and form are shown read-only.")
+
+
+def datetime_input(label: str, value: datetime, widget_key: str) -> datetime:
+    """A date and a time picker side by side, combined (UTC)."""
+    day_col, time_col = st.columns(2)
+    day = day_col.date_input(f"{label} (date, UTC)", value.date(), key=f"{widget_key}-d")
+    at = time_col.time_input(f"{label} (time, UTC)", value.time().replace(second=0,
+                             microsecond=0), key=f"{widget_key}-t", step=timedelta(minutes=30))
+    return datetime.combine(day, at or time(0))
+
+
+def settings_form() -> dict:
+    """The campaign's settings as widgets, pre-filled from the campaign or sensible defaults."""
+    c = campaign
+    skills, languages = catalog.skills(conn), catalog.languages(conn)
+    st.subheader("Settings")
+    values = {"title": st.text_input("Title", c.title if c else "", key=f"{key}-title")}
+    field_error(error, "title")
+    values["description"] = st.text_input("One-line description", c.description if c else "",
+                                          key=f"{key}-description")
+    values["guidelines"] = st.text_area("Guidelines (markdown)", c.guidelines if c else "",
+                                        key=f"{key}-guidelines", height=150)
+    a, b, k = st.columns(3)
+    skill_codes, language_tags = list(skills), list(languages)
+    values["skill"] = a.selectbox("Skill", skill_codes, format_func=skills.get,
+                                  index=skill_codes.index(c.skill) if c else 0, key=f"{key}-skill")
+    values["language"] = b.selectbox(
+        "Language", language_tags, format_func=lambda t: f"{languages[t]} ({t})",
+        index=language_tags.index(c.language if c else "en-US"), key=f"{key}-language")
+    values["kind"] = k.radio("Kind", campaigns.KINDS, horizontal=True, key=f"{key}-kind",
+                             index=campaigns.KINDS.index(c.kind) if c else 0,
+                             disabled=bool(c and c.status != "draft"),
+                             help="Revolt: teams label together in synchronized stages.")
+    a, b = st.columns(2)
+    values["expertise_level"] = a.text_input("Expected level", c.expertise_level if c else "Any",
+                                             key=f"{key}-level")
+    values["expertise_type"] = b.text_input("Expected type of expertise",
+                                            c.expertise_type if c else "", key=f"{key}-type",
+                                            placeholder="e.g. Python developers")
+    a, b, d, e, f = st.columns(5)
+    values["minutes_per_item"] = a.number_input(
+        "Minutes per item", 0.1, 600.0, float(c.minutes_per_item) if c else 2.0, 0.5,
+        key=f"{key}-minutes")
+    values["pay_per_item"] = b.number_input("Pay per item ($)", 0.0, 1000.0,
+                                            float(c.pay_per_item) if c else 1.0, 0.25,
+                                            format="%.2f", key=f"{key}-pay")
+    values["overlap"] = d.number_input("Answers per item", 1, 50, c.overlap if c else 3,
+                                       key=f"{key}-overlap")
+    cap = e.number_input("Cap per expert (0 = none)", 0, 1_000_000,
+                         (c.per_expert_cap or 0) if c else 0, key=f"{key}-cap")
+    values["per_expert_cap"] = int(cap) or None
+    values["lease_minutes"] = f.number_input("Reservation (minutes)", 1, 1440,
+                                             c.lease_minutes if c else 30, key=f"{key}-lease")
+    for name in ("minutes_per_item", "pay_per_item", "overlap", "per_expert_cap"):
+        field_error(error, name)
+    opens = now.replace(minute=0, second=0, microsecond=0)
+    values["opens_at"] = datetime_input("Opens", c.opens_at if c else opens, f"{key}-opens")
+    values["expires_at"] = datetime_input("Expires", c.expires_at if c else opens
+                                          + timedelta(days=30), f"{key}-expires")
+    field_error(error, "expires_at")
+    return values
+
+
+def spec_editor() -> tuple[str, dict | None]:
+    """The spec text area beside its live preview; returns the text and the parsed spec."""
+    st.subheader("Form")
+    if campaign is None:
+        template = st.selectbox("Start from a template", list(workflow.TEMPLATES),
+                                key="template")
+        default = workflow.TEMPLATES[template]
+        editor_key = f"{key}-spec-{template}"
+    else:
+        default = campaigns.spec_text(conn, campaign.id)
+        editor_key = f"{key}-spec-v{campaign.spec_version}"
+    edit, preview = st.columns(2, gap="large")
+    text = edit.text_area("Form spec (YAML or JSON)", default, height=520, key=editor_key,
+                          help="Blocks are shown in order. Display blocks: text, markdown, code, "
+                               "image (`value` or an item `field`). Questions: single_choice, "
+                               "multiple_choice, free_text, rating, code_answer.")
+    with preview:
+        st.caption("Live preview, drawn exactly as experts will see it")
+        try:
+            parsed = workflow.parse_spec(text)
+        except Invalid as problem:
+            st.error(str(problem).split(":")[0] + ":", icon=":material/error:")
+            st.markdown("\n".join(f"- `{f}`: {m}" for f, m in problem.problems.items()))
+            return text, None
+        with st.container(border=True):
+            render(parsed, sample_payload(parsed), key=f"preview-{editor_key}")
+    return text, parsed
+
+
+def sample_payload(parsed: dict) -> dict:
+    """The first item's payload, or placeholders naming each field the form shows."""
+    if campaign is not None:
+        first = campaigns.first_item_payload(conn, campaign.id)
+        if first is not None:
+            return first
+    return {f: f"(the item's “{f}” appears here)" for f in workflow.payload_fields(parsed)}
+
+
+values = settings_form()
+spec_text, parsed = spec_editor()
+read_only = bool(campaign and campaign.status == "closed")
+label = "Create draft" if campaign is None else "Save changes"
+if st.button(label, type="primary", disabled=parsed is None or read_only):
+    try:
+        if campaign is None:
+            saved = campaigns.create(conn, user, spec_text=spec_text, now=now, **values)
+        else:
+            saved = campaigns.update(conn, user, campaign.id, spec_text=spec_text, now=now,
+                                     **values)
+    except Invalid as problem:
+        st.session_state[f"design_error_{key}"] = problem
+        st.rerun()
+    except DomainError as refusal:
+        show_error(refusal)
+    else:
+        st.session_state.pop(f"design_error_{key}", None)
+        flash(f"Saved “{saved.title}” (form version {saved.spec_version}).", ":material/save:")
+        st.query_params["campaign"] = str(saved.id)
+        st.rerun()
+if error is not None:
+    show_error(error)
+if parsed is None:
+    st.caption("Fix the form spec to save.")
+
+if campaign is None:
+    st.stop()
+
+st.divider()
+st.subheader("Items")
+count = campaigns.item_count(conn, campaign.id)
+st.markdown(f"This campaign has **{count:,}** items.")
+upload = st.file_uploader("Import items from CSV, JSON Lines or Parquet",
+                          type=["csv", "jsonl", "ndjson", "json", "parquet"],
+                          disabled=read_only, key=f"{key}-upload")
+if upload is not None:
+    folder = Path(tempfile.gettempdir()) / "quorum-uploads"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{upload.file_id}-{Path(upload.name).name}"
+    path.write_bytes(upload.getvalue())
+    try:
+        file_columns = io.columns(conn, path)
+    except DomainError as problem:
+        show_error(problem)
+        st.stop()
+    spec_now = campaigns.spec(conn, campaign.id, campaign.spec_version)
+    with st.form(f"{key}-mapping"):
+        st.caption("Map the file's columns to the fields the form shows.")
+        mapping = {}
+        fields = workflow.payload_fields(spec_now) or ["text"]
+        for field in fields:
+            guess = file_columns.index(field) if field in file_columns else None
+            mapping[field] = st.selectbox(f"Field “{field}” comes from column", file_columns,
+                                          index=guess, key=f"{key}-map-{field}")
+        optional = [None, *file_columns]
+        external = st.selectbox("External id column (optional)", optional,
+                                format_func=lambda c: "— none —" if c is None else c,
+                                index=optional.index("id") if "id" in optional else 0)
+        gold = st.selectbox("Gold answer column (optional)", optional,
+                            format_func=lambda c: "— none —" if c is None else c)
+        if st.form_submit_button("Import", type="primary"):
+            try:
+                report = io.import_items(conn, user, campaign.id, path, io.Mapping(
+                    {f: c for f, c in mapping.items() if c}, external, gold), settings.now())
+            except DomainError as problem:
+                show_error(problem)
+            else:
+                path.unlink(missing_ok=True)
+                flash(f"Imported {report.imported:,} items.", ":material/upload:")
+                st.rerun()
+
+st.divider()
+st.subheader("Status")
+st.markdown(f"The campaign is **{campaign.status}**.")
+moves = lifecycle.allowed_moves(campaign.status)
+if moves:
+    note = st.text_input("Note for the history (optional)", key=f"{key}-note")
+    for column, to in zip(st.columns(len(moves) + 2), moves, strict=False):
+        verb = lifecycle.MOVES[to][1]
+        if column.button(verb, key=f"{key}-move-{to}", width="stretch",
+                         type="primary" if to == "live" else "secondary"):
+            try:
+                lifecycle.move(conn, user, campaign.id, to, settings.now(), note)
+            except DomainError as refusal:
+                show_error(refusal)
+            else:
+                flash(f"The campaign is now {to}.", ":material/check:")
+                st.rerun()
+history = lifecycle.history(conn, campaign.id)
+if not history.empty:
+    st.dataframe(history, hide_index=True, width="stretch", column_config={
+        "changed_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
+        "from_status": "From", "to_status": "To", "by": "By", "note": "Note"})
+with st.expander("Form versions"):
+    st.dataframe(campaigns.spec_versions(conn, campaign.id), hide_index=True, width="stretch")

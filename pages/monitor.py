@@ -1,0 +1,88 @@
+"""Watch a campaign fill: completion, pace, time per item, experts, cost, forecast, export."""
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from core import io, monitor
+from core.errors import DomainError
+from ui import charts, settings, state
+from ui.feedback import show_error
+from ui.format import money
+from ui.pickers import campaign_picker
+
+conn = state.connection()
+user = state.require_user()
+now = settings.now()
+
+st.title("Monitor")
+campaign_id = campaign_picker(user)
+if campaign_id is None:
+    st.info("You have no campaigns yet.")
+    st.page_link("pages/design.py", label="Design your first campaign", icon=":material/add:")
+    st.stop()
+try:
+    s = monitor.summary(conn, user, campaign_id, now)
+except DomainError as error:
+    show_error(error)
+    st.stop()
+
+a, b, c, d, e = st.columns(5)
+a.metric("Items complete", f"{s.items_complete:,} / {s.items_total:,}",
+         help="Items that have all the answers the campaign asks for.")
+b.metric("Answers", f"{s.answers:,}", help=f"{s.rejected:,} more were rejected in review.")
+c.metric("Active experts (7 days)", s.active_experts)
+d.metric("Cost so far", money(s.cost), help="Sum of the pay ledger for this campaign.")
+if s.forecast is None:
+    e.metric("Forecast", "—", help="No answers in the last 7 days, so no pace to extrapolate.")
+elif s.answers_needed == 0:
+    e.metric("Forecast", "Complete")
+else:
+    e.metric("Forecast completion", f"{s.forecast:%Y-%m-%d}",
+             help=f"{s.answers_needed:,} answers to go at {s.answers_per_day:,.1f} a day "
+                  "(the pace of the last 7 days).")
+st.progress(s.completion, text=f"{s.completion:.0%} of items complete")
+
+per_day = monitor.answers_per_day(conn, campaign_id)
+left, right = st.columns(2)
+with left:
+    st.subheader("Answers per day")
+    if per_day.empty:
+        st.caption("No answers yet.")
+    else:
+        st.altair_chart(charts.answers_per_day(per_day), width="stretch")
+with right:
+    st.subheader("Time per answer")
+    minutes = monitor.durations(conn, campaign_id)
+    if minutes.empty:
+        st.caption("No answers yet.")
+    else:
+        st.altair_chart(charts.minutes_histogram(minutes), width="stretch")
+
+st.subheader("Experts")
+experts = monitor.per_expert(conn, campaign_id)
+if experts.empty:
+    st.caption("Nobody has answered yet.")
+else:
+    st.dataframe(experts, hide_index=True, width="stretch", column_config={
+        "median_minutes": st.column_config.NumberColumn("Median minutes", format="%.1f"),
+        "earned": st.column_config.NumberColumn("Earned", format="$%.2f"),
+        "last_answer": st.column_config.DatetimeColumn("Last answer (UTC)",
+                                                       format="YYYY-MM-DD HH:mm")})
+
+st.subheader("Export")
+what = st.radio("Data", ["answers", "items"], horizontal=True,
+                format_func={"answers": "Answers", "items": "Items"}.get)
+fmt = st.radio("Format", io.EXPORT_FORMATS, horizontal=True,
+               format_func={"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}.get)
+if st.button("Prepare download", icon=":material/download:"):
+    path = Path(tempfile.mkdtemp(prefix="quorum-export-")) / f"campaign-{campaign_id}-{what}.{fmt}"
+    try:
+        rows = io.export(conn, user, what, campaign_id, path, fmt)
+    except DomainError as error:
+        show_error(error)
+    else:
+        st.download_button(f"Download {rows:,} {what} ({fmt})", path.read_bytes(),
+                           file_name=path.name, type="primary", icon=":material/download:")
+        path.unlink()
