@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from core import db, io, users
+from core.errors import DomainError
 from ui import settings
 
 
@@ -24,6 +26,32 @@ def reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open(args: argparse.Namespace):
+    s = settings.load()
+    conn = db.connect(args.db or s.db_path)
+    return conn, users.get_user(conn, args.user)
+
+
+def import_items(args: argparse.Namespace) -> int:
+    """Import items into a campaign from a CSV, JSON Lines or Parquet file, all or nothing."""
+    conn, actor = _open(args)
+    fields = dict(pair.split("=", 1) for pair in args.map)
+    report = io.import_items(conn, actor, args.campaign, args.file,
+                             io.Mapping(fields, args.id, args.gold), settings.now(), args.format)
+    print(f"Imported {report.imported:,} items into campaign {args.campaign}.")
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """Export a campaign's (or every campaign's) answers or items to a file."""
+    conn, actor = _open(args)
+    campaign = None if args.campaign == "all" else int(args.campaign)
+    fmt = args.format or io.file_format(args.out)
+    rows = io.export(conn, actor, args.what, campaign, args.out, fmt)
+    print(f"Wrote {rows:,} {args.what} to {args.out}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the chosen command."""
     parser = argparse.ArgumentParser(prog="python cli.py", description=__doc__)
@@ -32,8 +60,36 @@ def main(argv: list[str] | None = None) -> int:
     reset_cmd.add_argument("--db", help="database path (default: $QUORUM_DB or data/)")
     reset_cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset_cmd.set_defaults(run=reset)
+
+    imp = commands.add_parser("import", help="import items into a campaign (all or nothing)")
+    imp.add_argument("--campaign", type=int, required=True, help="campaign number")
+    imp.add_argument("--file", required=True, help=".csv, .jsonl or .parquet file")
+    imp.add_argument("--map", nargs="+", required=True, metavar="FIELD=COLUMN",
+                     help="payload field from file column, e.g. text=review_body")
+    imp.add_argument("--id", help="column holding each item's external id")
+    imp.add_argument("--gold", help="column holding gold answers")
+    imp.set_defaults(run=import_items)
+
+    exp = commands.add_parser("export", help="export answers or items")
+    exp.add_argument("--campaign", required=True, help="campaign number, or 'all' (admins)")
+    exp.add_argument("--what", choices=["answers", "items"], default="answers")
+    exp.add_argument("--out", required=True, help="output file (.csv, .jsonl or .parquet)")
+    for command in (imp, exp):
+        command.add_argument("--format", choices=io.EXPORT_FORMATS,
+                             help="file format (default: from the file name)")
+        command.add_argument("--user", required=True,
+                             help="act as this account (the campaign's owner or an admin)")
+        command.add_argument("--db", help="database path (default: $QUORUM_DB or data/)")
+    exp.set_defaults(run=export)
+
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except DomainError as error:
+        print(f"error: {error}", file=sys.stderr)
+        for where, what in getattr(error, "problems", {}).items():
+            print(f"  {where}: {what}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

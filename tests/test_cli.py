@@ -12,3 +12,37 @@ def test_reset_deletes_the_database(tmp_path, capsys):
     assert "Deleted" in capsys.readouterr().out
     assert cli.main(["reset", "--db", str(path), "--yes"]) == 0
     assert "nothing to delete" in capsys.readouterr().out
+
+
+def test_import_then_export_from_the_command_line(tmp_path, capsys):
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from core import campaigns, users, workflow, workspace
+    from tests.conftest import FAST_ROUNDS, NOW
+
+    path = tmp_path / "q.duckdb"
+    conn = db.connect(path)
+    workspace.ensure(conn, NOW, demo=False)
+    owner = users.register(conn, username="rita", name="Rita", email="rita@example.com",
+                           password="science-rules-1", expertise=[("general", "en-US")],
+                           now=NOW, rounds=FAST_ROUNDS)
+    campaign = campaigns.create(conn, owner, spec_text=workflow.TEMPLATES["Classification"],
+                                now=NOW, title="T", skill="general", language="en-US",
+                                minutes_per_item=1, pay_per_item=1, overlap=1,
+                                opens_at=NOW, expires_at=NOW + timedelta(days=3))
+    conn.close()
+    source = tmp_path / "items.csv"
+    pd.DataFrame({"key": ["a", "b"], "body": ["one", "two"]}).to_csv(source, index=False)
+    base = ["--db", str(path), "--user", "rita"]
+    assert cli.main(["import", "--campaign", str(campaign.id), "--file", str(source),
+                     "--map", "text=body", "--id", "key", *base]) == 0
+    assert "Imported 2 items" in capsys.readouterr().out
+    assert cli.main(["import", "--campaign", str(campaign.id), "--file", str(source),
+                     "--map", "text=body", "--id", "key", *base]) == 2
+    assert "already in this campaign" in capsys.readouterr().err
+    out = tmp_path / "items.jsonl"
+    assert cli.main(["export", "--campaign", str(campaign.id), "--what", "items",
+                     "--out", str(out), *base]) == 0
+    assert [line.count('"external_id"') for line in out.read_text().splitlines()] == [1, 1]
