@@ -44,6 +44,9 @@ def claim_next(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int,
 def _claim(cur: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime) -> Claim:
     campaign = campaigns.fetch(cur, campaign_id)
     check_can_answer(cur, user, campaign, now)
+    if campaign.kind == "revolt":
+        raise Conflict(f"“{campaign.title}” is a team task: its items are labeled together in "
+                       "team sessions, not one by one.")
     held = cur.execute(
         "SELECT l.item_id, i.payload, l.leased_at, l.expires_at FROM leases l "
         "JOIN items i ON i.id = l.item_id WHERE l.user_id = ? AND l.campaign_id = ? "

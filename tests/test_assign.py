@@ -259,3 +259,9 @@ def test_landing_lists_only_open_campaigns_matching_the_expert(conn, make_user, 
     assert mine["title"].tolist() == ["Fits"]
     row = mine.iloc[0]
     assert (row.items_left, row.items_total, row.my_count) == (4, 4, 1)
+
+
+def test_team_campaigns_hand_out_no_single_items(conn, make_user, make_campaign, now):
+    campaign = make_campaign(kind="revolt")
+    with pytest.raises(Conflict, match="team task"):
+        assign.claim_next(conn, make_user("ada"), campaign.id, now)
