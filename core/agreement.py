@@ -1,0 +1,125 @@
+"""Agreement and label aggregation: Krippendorff's alpha, majority vote, Dawid-Skene.
+
+Pure functions over long tables of (unit/item, coder/worker, value/label); no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+
+
+def krippendorff_alpha(data: pd.DataFrame, level: str = "nominal", unit: str = "unit",
+                       value: str = "value") -> float | None:
+    """Krippendorff's alpha of the values coders gave units (missing values simply absent).
+
+    Units with fewer than two values are not pairable and are left out. Returns None when
+    nothing is pairable or every pairable value is the same (alpha is undefined then).
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}")
+    frame = data[[unit, value]].dropna()
+    sizes = frame.groupby(unit)[value].transform("size")
+    frame = frame[sizes >= 2]
+    if frame.empty:
+        return None
+    values = np.sort(frame[value].unique())
+    index = {v: i for i, v in enumerate(values)}
+    coincidences = np.zeros((len(values), len(values)))
+    for _, group in frame.groupby(unit):
+        counts = np.bincount(group[value].map(index), minlength=len(values)).astype(float)
+        # every ordered pair of values from different coders, weighted 1 / (m_u - 1)
+        pairs = np.outer(counts, counts) - np.diag(counts)
+        coincidences += pairs / (len(group) - 1)
+    marginals = coincidences.sum(axis=1)
+    total = marginals.sum()
+    delta = _distance(values, marginals, level)
+    expected = (np.outer(marginals, marginals) * delta).sum()
+    if expected == 0:
+        return None
+    observed = (coincidences * delta).sum()
+    return float(1 - (total - 1) * observed / expected)
+
+
+def _distance(values: np.ndarray, marginals: np.ndarray, level: str) -> np.ndarray:
+    """The squared difference function δ² between every pair of values."""
+    if level == "nominal":
+        return 1.0 - np.eye(len(values))
+    v = values.astype(float)
+    if level == "interval":
+        return np.subtract.outer(v, v) ** 2
+    if level == "ratio":
+        sums = np.add.outer(v, v)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.nan_to_num((np.subtract.outer(v, v) / sums) ** 2)
+    cumulative = np.concatenate([[0.0], np.cumsum(marginals)])
+    low = np.minimum.outer(np.arange(len(v)), np.arange(len(v)))
+    high = np.maximum.outer(np.arange(len(v)), np.arange(len(v)))
+    between = cumulative[high + 1] - cumulative[low]  # n_g summed over g from c to k
+    return (between - (marginals[low] + marginals[high]) / 2) ** 2
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One item's aggregated label, its confidence, and whether the top labels tied."""
+    item: Hashable
+    label: Hashable | None
+    confidence: float
+    tie: bool
+
+
+def majority_vote(labels: pd.DataFrame, item: str = "item", label: str = "label"
+                  ) -> pd.DataFrame:
+    """Each item's most frequent label; ties are reported (label None, tie True), not broken."""
+    counts = labels.groupby([item, label]).size().rename("votes").reset_index()
+    totals = counts.groupby(item)["votes"].transform("sum")
+    top = counts.groupby(item)["votes"].transform("max")
+    winners = counts[counts["votes"] == top]
+    rows = []
+    for key, group in winners.groupby(item, sort=True):
+        share = group["votes"].iloc[0] / totals[group.index[0]]
+        tie = len(group) > 1
+        rows.append(Aggregate(key, None if tie else group[label].iloc[0], float(share), tie))
+    return pd.DataFrame(rows).rename(columns={"item": item})
+
+
+def dawid_skene(labels: pd.DataFrame, item: str = "item", worker: str = "worker",
+                label: str = "label", iterations: int = 100, tolerance: float = 1e-6
+                ) -> pd.DataFrame:
+    """Labels by Dawid-Skene EM over per-worker confusion matrices, started from the votes.
+
+    Returns one row per item: label (the most probable class), confidence (its posterior) and
+    tie (True when the top two posteriors are equal).
+    """
+    items, item_index = np.unique(labels[item], return_inverse=True)
+    workers, worker_index = np.unique(labels[worker], return_inverse=True)
+    classes, label_index = np.unique(labels[label], return_inverse=True)
+    n_items, n_workers, n_classes = len(items), len(workers), len(classes)
+    # counts[i, w, l]: how often worker w gave item i the label l
+    counts = np.zeros((n_items, n_workers, n_classes))
+    np.add.at(counts, (item_index, worker_index, label_index), 1)
+    posterior = counts.sum(axis=1) + 1e-9  # start from the (soft) majority vote
+    posterior /= posterior.sum(axis=1, keepdims=True)
+    for _ in range(iterations):
+        priors = posterior.mean(axis=0)
+        # confusion[w, true, given], smoothed so an unseen pair is unlikely, not impossible
+        confusion = np.einsum("it,iwl->wtl", posterior, counts) + 0.01
+        confusion /= confusion.sum(axis=2, keepdims=True)
+        log_like = np.log(priors) + np.einsum("iwl,wtl->it", counts, np.log(confusion))
+        log_like -= log_like.max(axis=1, keepdims=True)
+        updated = np.exp(log_like)
+        updated /= updated.sum(axis=1, keepdims=True)
+        converged = np.abs(updated - posterior).max() < tolerance
+        posterior = updated
+        if converged:
+            break
+    order = np.argsort(posterior, axis=1)
+    best, second = order[:, -1], order[:, -2] if n_classes > 1 else order[:, -1]
+    top = posterior[np.arange(n_items), best]
+    tie = (n_classes > 1) & np.isclose(top, posterior[np.arange(n_items), second])
+    return pd.DataFrame({item: items, "label": classes[best], "confidence": top, "tie": tie})
