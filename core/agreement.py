@@ -94,23 +94,24 @@ def dawid_skene(labels: pd.DataFrame, item: str = "item", worker: str = "worker"
     """Labels by Dawid-Skene EM over per-worker confusion matrices, started from the votes.
 
     Returns one row per item: label (the most probable class), confidence (its posterior) and
-    tie (True when the top two posteriors are equal).
+    tie (True when the top two posteriors are equal). Works on the label rows directly, so
+    memory grows with the number of labels, not items x workers.
     """
-    items, item_index = np.unique(labels[item], return_inverse=True)
-    workers, worker_index = np.unique(labels[worker], return_inverse=True)
-    classes, label_index = np.unique(labels[label], return_inverse=True)
-    n_items, n_workers, n_classes = len(items), len(workers), len(classes)
-    # counts[i, w, l]: how often worker w gave item i the label l
-    counts = np.zeros((n_items, n_workers, n_classes))
-    np.add.at(counts, (item_index, worker_index, label_index), 1)
-    posterior = counts.sum(axis=1) + 1e-9  # start from the (soft) majority vote
+    items, at_item = np.unique(labels[item], return_inverse=True)
+    workers, at_worker = np.unique(labels[worker], return_inverse=True)
+    classes, given = np.unique(labels[label], return_inverse=True)
+    n_items, n_classes = len(items), len(classes)
+    posterior = np.full((n_items, n_classes), 1e-9)  # start from the (soft) majority vote
+    np.add.at(posterior, (at_item, given), 1)
     posterior /= posterior.sum(axis=1, keepdims=True)
     for _ in range(iterations):
         priors = posterior.mean(axis=0)
         # confusion[w, true, given], smoothed so an unseen pair is unlikely, not impossible
-        confusion = np.einsum("it,iwl->wtl", posterior, counts) + 0.01
+        confusion = np.full((len(workers), n_classes, n_classes), 0.01)
+        np.add.at(confusion, (at_worker, slice(None), given), posterior[at_item])
         confusion /= confusion.sum(axis=2, keepdims=True)
-        log_like = np.log(priors) + np.einsum("iwl,wtl->it", counts, np.log(confusion))
+        log_like = np.tile(np.log(priors), (n_items, 1))
+        np.add.at(log_like, at_item, np.log(confusion[at_worker, :, given]))
         log_like -= log_like.max(axis=1, keepdims=True)
         updated = np.exp(log_like)
         updated /= updated.sum(axis=1, keepdims=True)

@@ -43,6 +43,10 @@ class Campaign:
     spec_version: int
     created_by: int
     created_at: datetime
+    gold_rate: float
+    bonus_min_quality: float | None
+    bonus_per_item: Decimal
+    challenge_rewards: list[Decimal]
 
     def open_at(self, now: datetime) -> bool:
         """Whether experts may answer now: live, opened and not yet expired."""
@@ -112,7 +116,8 @@ def create(conn: duckdb.DuckDBPyConnection, actor: User, *, spec_text: str, now:
 
 _SETTINGS = ("title", "description", "guidelines", "skill", "language", "kind",
              "expertise_level", "expertise_type", "minutes_per_item", "pay_per_item",
-             "overlap", "per_expert_cap", "lease_minutes", "opens_at", "expires_at")
+             "overlap", "per_expert_cap", "lease_minutes", "opens_at", "expires_at",
+             "gold_rate", "bonus_min_quality", "bonus_per_item", "challenge_rewards")
 
 
 def _checked_settings(conn: duckdb.DuckDBPyConnection, settings: dict) -> dict[str, Any]:
@@ -120,7 +125,8 @@ def _checked_settings(conn: duckdb.DuckDBPyConnection, settings: dict) -> dict[s
     if unknown:
         raise Invalid(f"Unknown campaign setting(s): {', '.join(sorted(unknown))}.")
     s = {"description": "", "guidelines": "", "kind": "standard", "expertise_level": "Any",
-         "expertise_type": "", "per_expert_cap": None, "lease_minutes": 30, **settings}
+         "expertise_type": "", "per_expert_cap": None, "lease_minutes": 30, "gold_rate": 0.0,
+         "bonus_min_quality": None, "bonus_per_item": 0, "challenge_rewards": [], **settings}
     problems: dict[str, str] = {}
     for key in ("title", "skill", "language", "opens_at", "expires_at"):
         if not s.get(key):
@@ -134,13 +140,20 @@ def _checked_settings(conn: duckdb.DuckDBPyConnection, settings: dict) -> dict[s
     for key, low in (("minutes_per_item", 0.1), ("overlap", 1), ("lease_minutes", 1)):
         if not isinstance(s.get(key), int | float) or s[key] < low:
             problems[key] = f"Must be a number of at least {low}."
-    pay = s.get("pay_per_item")
-    try:
-        s["pay_per_item"] = Decimal(str(pay)).quantize(Decimal("0.01"))
-        if s["pay_per_item"] < 0:
-            problems["pay_per_item"] = "Pay cannot be negative."
-    except (ArithmeticError, ValueError):
-        problems["pay_per_item"] = "Enter an amount such as 1.50."
+    for key in ("pay_per_item", "bonus_per_item"):
+        amount = _money(s.get(key))
+        if amount is None:
+            problems[key] = "Enter an amount of at least 0, such as 1.50."
+        s[key] = amount
+    rewards = [_money(r) for r in s.get("challenge_rewards") or []]
+    if any(r is None or r <= 0 for r in rewards):
+        problems["challenge_rewards"] = "Each reward must be an amount above 0, e.g. 50, 30, 20."
+    s["challenge_rewards"] = rewards
+    if not isinstance(s.get("gold_rate"), int | float) or not 0 <= s["gold_rate"] <= 0.5:
+        problems["gold_rate"] = "Use a share between 0 and 0.5 (0.1 means one task in ten)."
+    low = s.get("bonus_min_quality")
+    if low is not None and (not isinstance(low, int | float) or not 0 < low <= 1):
+        problems["bonus_min_quality"] = "Use a quality between 0 and 1, or leave it empty."
     cap = s.get("per_expert_cap")
     if cap is not None and (not isinstance(cap, int) or cap < 1):
         problems["per_expert_cap"] = "Leave empty for no cap, or enter a whole number ≥ 1."
@@ -167,7 +180,8 @@ def update(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, *, sp
     if campaign.status == "closed":
         raise Conflict("A closed campaign cannot be edited.")
     parsed = workflow.parse_spec(spec_text)
-    values = _checked_settings(conn, settings)
+    unchanged = {key: getattr(campaign, key) for key in _SETTINGS if key not in settings}
+    values = _checked_settings(conn, {**unchanged, **settings})
     if campaign.status != "draft" and values["kind"] != campaign.kind:
         raise Invalid("The kind of a published campaign cannot change.",
                       {"kind": "Keep the kind it was published with."})
@@ -228,6 +242,15 @@ def spec_text(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> str:
     campaign = get(conn, campaign_id)
     return yaml.safe_dump(spec(conn, campaign_id, campaign.spec_version), sort_keys=False,
                           allow_unicode=True)
+
+
+def _money(value: Any) -> Decimal | None:
+    """An amount rounded to cents, or None if it is not a non-negative number."""
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (ArithmeticError, ValueError):
+        return None
+    return amount if amount >= 0 else None
 
 
 def add_items(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,

@@ -84,6 +84,29 @@ def settings_form() -> dict:
     values["expires_at"] = datetime_input("Expires", c.expires_at if c else opens
                                           + timedelta(days=30), f"{key}-expires")
     field_error(error, "expires_at")
+    with st.expander("Quality checks and rewards", expanded=bool(c and (
+            c.gold_rate or c.bonus_min_quality or c.challenge_rewards))):
+        a, b, d = st.columns(3)
+        values["gold_rate"] = a.number_input(
+            "Share of gold items", 0.0, 0.5, float(c.gold_rate) if c else 0.0, 0.05,
+            key=f"{key}-gold", help="How often an expert gets an item with a known answer "
+            "(import a gold column). 0.1 means about one task in ten.")
+        bonus_on = b.number_input(
+            "Bonus from quality (0 = no bonus)", 0.0, 1.0,
+            float(c.bonus_min_quality or 0) if c else 0.0, 0.05, key=f"{key}-bonusq",
+            help="At close, experts whose quality score reaches this get the bonus per item.")
+        values["bonus_min_quality"] = bonus_on or None
+        values["bonus_per_item"] = d.number_input(
+            "Bonus per item ($)", 0.0, 1000.0, float(c.bonus_per_item) if c else 0.0, 0.1,
+            format="%.2f", key=f"{key}-bonus")
+        rewards = st.text_input(
+            "Challenge rewards for the top experts ($, rank 1 first)",
+            ", ".join(f"{r:g}" for r in c.challenge_rewards) if c else "",
+            placeholder="e.g. 50, 30, 20", key=f"{key}-rewards",
+            help="Paid when the campaign closes, by leaderboard rank in this campaign.")
+        values["challenge_rewards"] = [r.strip() for r in rewards.split(",") if r.strip()]
+        for name in ("gold_rate", "bonus_min_quality", "bonus_per_item", "challenge_rewards"):
+            field_error(error, name)
     return values
 
 
