@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,13 +36,24 @@ class Claim:
     reason: str
 
 
-def claim_next(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int,
-               now: datetime) -> Claim:
-    """Reserve the next item of a campaign for the expert, or say why there is none."""
-    return writing(conn, lambda cur: _claim(cur, user, campaign_id, now))
+def claim_next(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime,
+               rng: random.Random | None = None) -> Claim:
+    """Reserve the next item of a campaign for the expert, or say why there is none.
+
+    With a gold rate set, `rng` decides when the next task is a gold item instead.
+    """
+    draw_gold = rng is not None and rng.random() < _gold_rate(conn, campaign_id)
+    return writing(conn, lambda cur: _claim(cur, user, campaign_id, now, draw_gold))
 
 
-def _claim(cur: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime) -> Claim:
+def _gold_rate(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> float:
+    with reading(conn) as cur:
+        row = cur.execute("SELECT gold_rate FROM campaigns WHERE id = ?", [campaign_id]).fetchone()
+    return row[0] if row else 0.0
+
+
+def _claim(cur: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime,
+           draw_gold: bool) -> Claim:
     campaign = campaigns.fetch(cur, campaign_id)
     check_can_answer(cur, user, campaign, now)
     if campaign.kind == "revolt":
@@ -59,17 +71,20 @@ def _claim(cur: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: da
     cap_reason = _cap_reached(cur, user, campaign)
     if cap_reason:
         return Claim(None, cap_reason)
-    row = cur.execute(
+    row = _pick_gold(cur, user, campaign_id) if draw_gold else None
+    row = row or cur.execute(
         """
         SELECT i.id, i.payload, i.response_count FROM items i
         WHERE i.campaign_id = $c AND i.response_count < $overlap
+          AND ($gold_apart = false OR i.gold IS NULL)
           AND i.response_count + (SELECT count(*) FROM leases l
                                   WHERE l.item_id = i.id AND l.expires_at > $now) < $overlap
           AND i.id NOT IN (SELECT item_id FROM responses WHERE user_id = $u AND campaign_id = $c)
           AND i.id NOT IN (SELECT item_id FROM skips WHERE user_id = $u AND campaign_id = $c)
         ORDER BY i.response_count DESC, i.id
         LIMIT 1
-        """, {"c": campaign_id, "overlap": campaign.overlap, "now": now, "u": user.id}).fetchone()
+        """, {"c": campaign_id, "overlap": campaign.overlap, "now": now, "u": user.id,
+              "gold_apart": campaign.gold_rate > 0}).fetchone()
     if row is None:
         return Claim(None, "Every item you could answer here is answered or reserved by other "
                            "experts. Try another campaign, or come back later: reservations "
@@ -85,6 +100,18 @@ def _claim(cur: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: da
         [item_id, user.id, campaign_id, now, expires_at])
     return Claim(Assignment(item_id, campaign_id, json.loads(payload), campaign.spec_version,
                             now, expires_at, _why_chosen(answered, campaign.overlap)), "new")
+
+
+def _pick_gold(cur: duckdb.DuckDBPyConnection, user: User, campaign_id: int):
+    """A gold item the expert has not seen; gold items are not limited by the overlap."""
+    return cur.execute(
+        """
+        SELECT i.id, i.payload, 0 FROM items i
+        WHERE i.campaign_id = $c AND i.gold IS NOT NULL
+          AND i.id NOT IN (SELECT item_id FROM responses WHERE user_id = $u AND campaign_id = $c)
+          AND i.id NOT IN (SELECT item_id FROM skips WHERE user_id = $u AND campaign_id = $c)
+        ORDER BY i.response_count, i.id LIMIT 1
+        """, {"c": campaign_id, "u": user.id}).fetchone()
 
 
 def _why_chosen(answered: int, overlap: int) -> str:
@@ -135,13 +162,14 @@ def skip(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, now: datetim
     writing(conn, work)
 
 
-def claim_best(conn: duckdb.DuckDBPyConnection, user: User, now: datetime) -> Claim:
+def claim_best(conn: duckdb.DuckDBPyConnection, user: User, now: datetime,
+               rng: random.Random | None = None) -> Claim:
     """Reserve the next item across the expert's campaigns: the soonest to expire first."""
     open_campaigns = campaigns.for_expert(conn, user, now)
     standard = open_campaigns[(open_campaigns["kind"] == "standard")
                               & (open_campaigns["items_left"] > 0)]
     for campaign_id, title in standard[["id", "title"]].itertuples(index=False):
-        claim = claim_next(conn, user, int(campaign_id), now)
+        claim = claim_next(conn, user, int(campaign_id), now, rng)
         if claim.assignment:
             reason = f"“{title}” is the campaign of yours that expires soonest with work left."
             return Claim(claim.assignment, reason)

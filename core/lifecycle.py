@@ -7,7 +7,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from core import campaigns
+from core import campaigns, pay, quality
 from core.db import reading, writing
 from core.errors import Conflict
 from core.users import User
@@ -27,7 +27,15 @@ def allowed_moves(status: str) -> list[str]:
 
 def move(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, to_status: str,
          now: datetime, note: str = "") -> campaigns.Campaign:
-    """Move a campaign to a new status (owner or admin), recording who did it and when."""
+    """Move a campaign to a new status (owner or admin), recording who did it and when.
+
+    Closing first brings quality up to date, then pays the quality bonus and challenge
+    rewards in the same transaction as the status change.
+    """
+    if to_status == "closed":
+        campaigns.require_owner(actor, campaigns.get(conn, campaign_id))
+        quality.refresh(conn, campaign_id, now)
+
     def work(cur: duckdb.DuckDBPyConnection) -> None:
         campaign = campaigns.fetch(cur, campaign_id)
         campaigns.require_owner(actor, campaign)
@@ -40,6 +48,7 @@ def move(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, to_stat
                     [campaign_id, campaign.status, to_status, actor.id, now, note.strip()])
         if to_status == "closed":  # nobody may keep working on a closed campaign
             cur.execute("DELETE FROM leases WHERE campaign_id = ?", [campaign_id])
+            pay.pay_on_close(cur, campaign, now)
 
     writing(conn, work)
     return campaigns.get(conn, campaign_id)

@@ -16,6 +16,9 @@ from core.db import reading, writing
 from core.errors import Conflict, NotFound
 from core.users import User
 
+# An answer given in under this share of the campaign's expected time is flagged too fast.
+TOO_FAST_SHARE = 0.25
+
 
 @dataclass(frozen=True)
 class Receipt:
@@ -37,11 +40,11 @@ def submit(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, answer: di
 
 
 def _submit(cur, user, item_id, answer, spec_version, now):
-    item = cur.execute("SELECT campaign_id, response_count FROM items WHERE id = ?",
-                       [item_id]).fetchone()
+    item = cur.execute("SELECT campaign_id, response_count, gold IS NOT NULL FROM items "
+                       "WHERE id = ?", [item_id]).fetchone()
     if item is None:
         raise NotFound(f"There is no item number {item_id}.")
-    campaign_id, answered = item
+    campaign_id, answered, is_gold = item
     campaign = campaigns.fetch(cur, campaign_id)
     closed = campaign.closed_reason(now)
     if closed:
@@ -57,14 +60,16 @@ def _submit(cur, user, item_id, answer, spec_version, now):
         raise Conflict("You already answered this item; your first answer is the one kept.")
     lease = cur.execute("SELECT leased_at, expires_at FROM leases "
                         "WHERE item_id = ? AND user_id = ?", [item_id, user.id]).fetchone()
-    if lease is None or lease[1] <= now:
+    if (lease is None or lease[1] <= now) and not (is_gold and campaign.gold_rate > 0):
         _check_slot_still_free(cur, campaign, item_id, answered, user, now)
     started_at = lease[0] if lease else now
+    seconds = (now - started_at).total_seconds()
     response_id = cur.execute(
         "INSERT INTO responses (item_id, campaign_id, user_id, spec_version, answer, started_at,"
-        " submitted_at, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " submitted_at, duration_s, too_fast) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         [item_id, campaign_id, user.id, spec_version, json.dumps(clean, ensure_ascii=False),
-         started_at, now, (now - started_at).total_seconds()]).fetchone()[0]
+         started_at, now, seconds, seconds < TOO_FAST_SHARE * campaign.minutes_per_item * 60]
+    ).fetchone()[0]
     cur.execute("UPDATE items SET response_count = response_count + 1, version = version + 1 "
                 "WHERE id = ?", [item_id])
     cur.execute("DELETE FROM leases WHERE item_id = ? AND user_id = ?", [item_id, user.id])

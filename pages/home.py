@@ -1,5 +1,7 @@
 """The expert's landing page: campaigns that fit their skills, and the next best task."""
 
+import random
+
 import pandas as pd
 import streamlit as st
 
@@ -24,7 +26,7 @@ right.metric("Open campaigns for you", len(mine))
 if action.button("Next best task", type="primary", icon=":material/bolt:",
                  disabled=mine.empty, help="Start the most urgent item across your campaigns."):
     try:
-        claim = assign.claim_best(conn, user, now)
+        claim = assign.claim_best(conn, user, now, random.Random())
     except DomainError as error:
         show_error(error)
     else:

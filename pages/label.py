@@ -1,5 +1,7 @@
 """The labeling page: one reserved item drawn from the campaign's form, submit or skip."""
 
+import random
+
 import streamlit as st
 
 from core import assign, campaigns, responses
@@ -55,7 +57,7 @@ campaign_id = int(raw_id)
 
 try:
     campaign = campaigns.get(conn, campaign_id)
-    claim = assign.claim_next(conn, user, campaign_id, now)
+    claim = assign.claim_next(conn, user, campaign_id, now, random.Random())
 except DomainError as error:
     confirmation()
     if notice:

@@ -1,0 +1,86 @@
+"""Leaderboard: points from kept answers weighted by quality, ranked fairly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from core.db import reading
+from core.errors import Invalid
+from core.users import User
+
+PERIODS = {"week": 7, "month": 30, "all": None}
+SCOPES = ("overall", "skill", "campaign")
+
+# Points: each accepted answer, or submitted one not flagged too fast, is worth the expert's
+# quality score in its campaign (1 while unmeasured). Equal points share a rank (1, 2, 2, 4).
+STANDINGS_SQL = """
+    WITH points AS (
+        SELECT r.user_id, sum(coalesce(q.score, 1.0)) AS points, count(*) AS answers
+        FROM responses r
+        JOIN campaigns c ON c.id = r.campaign_id
+        LEFT JOIN expert_quality q ON q.campaign_id = r.campaign_id AND q.user_id = r.user_id
+        WHERE (r.status = 'accepted' OR (r.status = 'submitted' AND NOT r.too_fast))
+          AND ($since IS NULL OR r.submitted_at >= $since)
+          AND ($campaign IS NULL OR r.campaign_id = $campaign)
+          AND ($skill IS NULL OR c.skill = $skill)
+        GROUP BY r.user_id
+    )
+    SELECT rank() OVER (ORDER BY round(points, 6) DESC) AS rank, user_id, points, answers
+    FROM points
+"""
+
+
+@dataclass(frozen=True)
+class Board:
+    """The top of a leaderboard and the viewer's own row (None if they have no points)."""
+    top: pd.DataFrame
+    me: dict | None
+    experts: int
+
+
+def standings(conn: duckdb.DuckDBPyConnection, *, scope: str = "overall",
+              key: str | int | None = None, period: str = "all",
+              now: datetime) -> pd.DataFrame:
+    """Every expert with points in the scope and period, ranked (ties share a rank)."""
+    params = _params(scope, key, period, now)
+    with reading(conn) as cur:
+        return cur.execute(STANDINGS_SQL + " ORDER BY rank, user_id", params).df()
+
+
+def board(conn: duckdb.DuckDBPyConnection, viewer: User, *, scope: str = "overall",
+          key: str | int | None = None, period: str = "all", now: datetime,
+          top: int = 20) -> Board:
+    """The top `top` experts by name (anonymous if they opted out) and the viewer's rank."""
+    params = _params(scope, key, period, now)
+    with reading(conn) as cur:
+        ranked = cur.execute(
+            f"""
+            WITH ranked AS ({STANDINGS_SQL})
+            SELECT r.rank, r.user_id, r.points, r.answers, count(*) OVER () AS experts,
+                   CASE WHEN u.leaderboard_opt_out AND u.id <> $viewer
+                        THEN 'Anonymous expert' ELSE u.name END AS name
+            FROM ranked r JOIN users u ON u.id = r.user_id
+            WHERE r.rank <= $top OR r.user_id = $viewer
+            ORDER BY r.rank, r.user_id
+            """, {**params, "viewer": viewer.id, "top": top}).df()
+    mine = ranked[ranked["user_id"] == viewer.id]
+    experts = int(ranked["experts"].iloc[0]) if not ranked.empty else 0
+    shown = ranked[ranked["rank"] <= top].drop(columns=["experts"])
+    return Board(shown.reset_index(drop=True),
+                 mine.drop(columns=["experts"]).iloc[0].to_dict() if not mine.empty else None,
+                 experts)
+
+
+def _params(scope: str, key, period: str, now: datetime) -> dict:
+    if scope not in SCOPES or period not in PERIODS:
+        raise Invalid(f"Unknown leaderboard {scope!r} / {period!r}.")
+    if scope != "overall" and key is None:
+        raise Invalid(f"Choose a {scope} for this leaderboard.")
+    days = PERIODS[period]
+    return {"since": now - timedelta(days=days) if days else None,
+            "campaign": key if scope == "campaign" else None,
+            "skill": key if scope == "skill" else None}

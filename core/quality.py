@@ -1,0 +1,187 @@
+"""Quality: aggregated labels, agreement, and each expert's quality score, per campaign.
+
+`refresh` recomputes everything for one campaign from its kept (not rejected) answers and
+stores it, so pages, the leaderboard and exports read plain tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from core import agreement, campaigns, workflow
+from core.db import reading, writing
+
+# The level of measurement Krippendorff's alpha uses for each question type.
+ALPHA_LEVELS = {"single_choice": "nominal", "multiple_choice": "nominal", "rating": "ordinal"}
+
+
+def key_question(spec: dict) -> dict | None:
+    """The question labels are aggregated on: the form's first single-choice or rating one."""
+    for question in workflow.questions(spec):
+        if question["type"] in ("single_choice", "rating"):
+            return question
+    return None
+
+
+def refresh(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime) -> None:
+    """Recompute and store the campaign's item labels, agreement and expert quality."""
+    campaign = campaigns.get(conn, campaign_id)
+    spec = campaigns.spec(conn, campaign_id, campaign.spec_version)
+    question = key_question(spec)
+    alphas = _agreement(conn, campaign_id, spec, now)
+    labels = _item_labels(conn, campaign_id, question, now) if question else None
+    experts = _expert_quality(conn, campaign_id, question, now) if question else None
+
+    def work(cur: duckdb.DuckDBPyConnection) -> None:
+        for table in ("campaign_agreement", "item_labels", "expert_quality"):
+            cur.execute(f"DELETE FROM {table} WHERE campaign_id = ?", [campaign_id])
+        for table, frame in (("campaign_agreement", alphas), ("item_labels", labels),
+                             ("expert_quality", experts)):
+            if frame is not None and not frame.empty:
+                cur.register("fresh", frame)
+                cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM fresh")
+                cur.unregister("fresh")
+
+    writing(conn, work)
+
+
+def _answers(conn, campaign_id: int, question_id: str) -> pd.DataFrame:
+    """Kept answers to one question as (item, worker, label, gold) rows."""
+    with reading(conn) as cur:
+        return cur.execute(
+            "SELECT r.item_id AS item, r.user_id AS worker, r.answer->>$q AS label, "
+            "i.gold->>$q AS gold FROM responses r JOIN items i ON i.id = r.item_id "
+            "WHERE r.campaign_id = $c AND r.status <> 'rejected' AND r.answer->>$q IS NOT NULL",
+            {"c": campaign_id, "q": question_id}).df()
+
+
+def _agreement(conn, campaign_id: int, spec: dict, now: datetime) -> pd.DataFrame:
+    rows = []
+    for question in workflow.questions(spec):
+        level = ALPHA_LEVELS.get(question["type"])
+        if level is None:
+            continue
+        answers = _answers(conn, campaign_id, question["id"])
+        if question["type"] == "rating":
+            answers["label"] = pd.to_numeric(answers["label"], errors="coerce")
+        pairable = answers.groupby("item")["label"].transform("size") >= 2
+        alpha = agreement.krippendorff_alpha(answers, level, unit="item", value="label")
+        rows.append({"campaign_id": campaign_id, "question_id": question["id"], "level": level,
+                     "alpha": alpha, "units": int(answers[pairable]["item"].nunique()),
+                     "computed_at": now})
+    return pd.DataFrame(rows)
+
+
+def _item_labels(conn, campaign_id: int, question: dict, now: datetime) -> pd.DataFrame:
+    answers = _answers(conn, campaign_id, question["id"])
+    if answers.empty:
+        return answers
+    votes = agreement.majority_vote(answers).set_index("item")
+    ds = agreement.dawid_skene(answers).set_index("item")
+    counts = answers.groupby("item").size()
+    return pd.DataFrame({
+        "item_id": votes.index, "campaign_id": campaign_id, "question_id": question["id"],
+        "majority_label": votes["label"].where(~votes["tie"], None).values,
+        "majority_share": votes["confidence"].values,
+        "ds_label": ds["label"].where(~ds["tie"], None).reindex(votes.index).values,
+        "ds_confidence": ds["confidence"].reindex(votes.index).values,
+        "answers": counts.reindex(votes.index).values, "computed_at": now})
+
+
+def _expert_quality(conn, campaign_id: int, question: dict, now: datetime) -> pd.DataFrame:
+    answers = _answers(conn, campaign_id, question["id"])
+    if answers.empty:
+        return answers
+    gold = answers[answers["gold"].notna()]
+    shared = answers[answers["gold"].isna()]
+    shared = shared[shared.groupby("item")["item"].transform("size") >= 2]
+    consensus = agreement.dawid_skene(shared).set_index("item") if not shared.empty else None
+    if consensus is not None:
+        decided = consensus[~consensus["tie"]]["label"]
+        shared = shared[shared["item"].isin(decided.index)]
+        shared = shared.assign(agreed=shared["label"].values == decided[shared["item"]].values)
+    per_expert = pd.DataFrame({"user_id": answers["worker"].unique()}).set_index("user_id")
+    per_expert["gold_answers"] = gold.groupby("worker").size()
+    per_expert["gold_correct"] = (gold["label"] == gold["gold"]).groupby(gold["worker"]).sum()
+    if consensus is not None:
+        per_expert["consensus_answers"] = shared.groupby("worker").size()
+        per_expert["consensus_agreed"] = shared.groupby("worker")["agreed"].sum()
+    per_expert = per_expert.reindex(columns=["gold_answers", "gold_correct", "consensus_answers",
+                                             "consensus_agreed"]).fillna(0).astype(int)
+    checks = per_expert["gold_answers"] + per_expert["consensus_answers"]
+    passed = per_expert["gold_correct"] + per_expert["consensus_agreed"]
+    per_expert["score"] = (passed / checks.where(checks > 0)).astype(float)
+    per_expert["campaign_id"] = campaign_id
+    per_expert["computed_at"] = now
+    return per_expert.reset_index()
+
+
+@dataclass(frozen=True)
+class Quality:
+    """An expert's quality in one campaign and the evidence behind it."""
+    campaign_id: int
+    title: str
+    score: float | None
+    gold_answers: int
+    gold_correct: int
+    consensus_answers: int
+    consensus_agreed: int
+
+    def explanation(self) -> str:
+        """The score's reasons in plain words."""
+        parts = []
+        if self.gold_answers:
+            parts.append(f"{self.gold_correct / self.gold_answers:.0%} right on "
+                         f"{self.gold_answers} gold item{'s' * (self.gold_answers != 1)}")
+        if self.consensus_answers:
+            parts.append(f"agrees with the consensus on "
+                         f"{self.consensus_agreed / self.consensus_answers:.0%} of "
+                         f"{self.consensus_answers} item{'s' * (self.consensus_answers != 1)}")
+        if not parts:
+            return ("Nothing to check against yet: no gold items, and no items answered by "
+                    "others too. Your answers count in full until then.")
+        return "; ".join(parts).capitalize() + "."
+
+
+def for_expert(conn: duckdb.DuckDBPyConnection, user_id: int) -> list[Quality]:
+    """The expert's stored quality in each campaign, newest campaign first."""
+    with reading(conn) as cur:
+        rows = cur.execute(
+            "SELECT q.campaign_id, c.title, q.score, q.gold_answers, q.gold_correct, "
+            "q.consensus_answers, q.consensus_agreed FROM expert_quality q "
+            "JOIN campaigns c ON c.id = q.campaign_id WHERE q.user_id = ? "
+            "ORDER BY c.created_at DESC", [user_id]).fetchall()
+    return [Quality(*row) for row in rows]
+
+
+def stale_campaigns(conn: duckdb.DuckDBPyConnection, user_id: int) -> list[int]:
+    """Campaigns the expert answered in whose quality was computed before their last answer."""
+    with reading(conn) as cur:
+        return [r[0] for r in cur.execute(
+            "SELECT r.campaign_id FROM responses r WHERE r.user_id = ? GROUP BY r.campaign_id "
+            "HAVING max(r.submitted_at) > coalesce((SELECT max(q.computed_at) FROM "
+            "expert_quality q WHERE q.campaign_id = r.campaign_id), TIMESTAMP '1970-01-01')",
+            [user_id]).fetchall()]
+
+
+def agreement_table(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> pd.DataFrame:
+    """Krippendorff's alpha per question, as last computed."""
+    with reading(conn) as cur:
+        return cur.execute("SELECT question_id, level, alpha, units, computed_at FROM "
+                           "campaign_agreement WHERE campaign_id = ? ORDER BY question_id",
+                           [campaign_id]).df()
+
+
+def labels_table(conn: duckdb.DuckDBPyConnection, campaign_id: int,
+                 limit: int = 1000) -> pd.DataFrame:
+    """Aggregated labels per item (majority vote and Dawid-Skene), least certain first."""
+    with reading(conn) as cur:
+        return cur.execute(
+            "SELECT l.item_id, i.external_id, l.answers, l.majority_label, l.majority_share, "
+            "l.ds_label, l.ds_confidence FROM item_labels l JOIN items i ON i.id = l.item_id "
+            "WHERE l.campaign_id = ? ORDER BY l.ds_confidence, l.item_id LIMIT ?",
+            [campaign_id, limit]).df()
