@@ -12,6 +12,8 @@ PAGES = {
     "signup": st.Page("pages/signup.py", title="Sign up", icon=":material/person_add:"),
     "home": st.Page("pages/home.py", title="My campaigns", icon=":material/home:"),
     "label": st.Page("pages/label.py", title="Label", icon=":material/edit_note:"),
+    "leaderboard": st.Page("pages/leaderboard.py", title="Leaderboard",
+                           icon=":material/leaderboard:"),
     "profile": st.Page("pages/profile.py", title="Profile", icon=":material/person:"),
     "campaigns": st.Page("pages/campaigns.py", title="Campaigns", icon=":material/folder:"),
     "design": st.Page("pages/design.py", title="Design", icon=":material/design_services:"),
@@ -37,7 +39,7 @@ if user is None:
 else:
     sections = {}
     if user.has("expert"):
-        sections["Work"] = [PAGES["home"], PAGES["label"]]
+        sections["Work"] = [PAGES["home"], PAGES["label"], PAGES["leaderboard"]]
     if user.has("requester") or user.has("admin"):
         sections["Requester"] = [PAGES[p] for p in ("campaigns", "design", "monitor", "review")]
     if user.has("admin"):

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core import db, io, users
+from core import db, io, quality, users
 from core.errors import DomainError
 from ui import settings
 
@@ -52,6 +52,17 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
+def recompute_quality(args: argparse.Namespace) -> int:
+    """Recompute labels, agreement and expert quality for one campaign or all of them."""
+    conn = db.connect(args.db or settings.load().db_path)
+    ids = [args.campaign] if args.campaign else [
+        r[0] for r in conn.execute("SELECT id FROM campaigns ORDER BY id").fetchall()]
+    for campaign_id in ids:
+        quality.refresh(conn, campaign_id, settings.now())
+    print(f"Recomputed quality for {len(ids)} campaign(s).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the chosen command."""
     parser = argparse.ArgumentParser(prog="python cli.py", description=__doc__)
@@ -81,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
                              help="act as this account (the campaign's owner or an admin)")
         command.add_argument("--db", help="database path (default: $QUORUM_DB or data/)")
     exp.set_defaults(run=export)
+
+    qual = commands.add_parser("quality", help="recompute labels, agreement and quality scores")
+    qual.add_argument("--campaign", type=int, help="one campaign (default: all)")
+    qual.add_argument("--db", help="database path (default: $QUORUM_DB or data/)")
+    qual.set_defaults(run=recompute_quality)
 
     args = parser.parse_args(argv)
     try:

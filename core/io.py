@@ -241,8 +241,10 @@ _ANSWERS_SQL = """
            u.username AS expert, r.spec_version, r.answer::{json} AS answer,
            i.payload::{json} AS payload, r.started_at, r.submitted_at, r.duration_s,
            r.status AS review_status, rv.reason AS review_reason, rv.acted_at AS reviewed_at,
-           reviewer.username AS reviewed_by
+           reviewer.username AS reviewed_by, r.too_fast, lab.ds_label AS aggregated_label,
+           lab.ds_confidence AS aggregated_confidence, lab.majority_label
     FROM responses r
+    LEFT JOIN item_labels lab ON lab.item_id = r.item_id
     JOIN items i ON i.id = r.item_id
     JOIN campaigns c ON c.id = r.campaign_id
     JOIN users u ON u.id = r.user_id
@@ -258,8 +260,12 @@ _ANSWERS_SQL = """
 _ITEMS_SQL = """
     SELECT i.id AS item_id, i.campaign_id, i.external_id, i.payload::{json} AS payload,
            i.gold::{json} AS gold, i.response_count AS answers, c.overlap AS answers_wanted,
-           i.response_count >= c.overlap AS complete, i.created_at
+           i.response_count >= c.overlap AS complete, i.created_at,
+           lab.question_id AS aggregated_question, lab.ds_label AS aggregated_label,
+           lab.ds_confidence AS aggregated_confidence, lab.majority_label,
+           lab.majority_share
     FROM items i JOIN campaigns c ON c.id = i.campaign_id
+    LEFT JOIN item_labels lab ON lab.item_id = i.id
     WHERE $campaign IS NULL OR i.campaign_id = $campaign
     ORDER BY i.id
 """

@@ -49,6 +49,23 @@ def refresh(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime) ->
     writing(conn, work)
 
 
+def refresh_if_stale(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime) -> bool:
+    """Refresh when answers or reviews came in after the last computation; True if it ran."""
+    with reading(conn) as cur:
+        stale = cur.execute(
+            """
+            SELECT greatest(
+                (SELECT max(submitted_at) FROM responses WHERE campaign_id = $c),
+                (SELECT max(a.acted_at) FROM review_actions a JOIN responses r
+                    ON r.id = a.response_id WHERE r.campaign_id = $c))
+              > coalesce((SELECT max(computed_at) FROM campaign_agreement
+                          WHERE campaign_id = $c), TIMESTAMP '1970-01-01')
+            """, {"c": campaign_id}).fetchone()[0]
+    if stale:
+        refresh(conn, campaign_id, now)
+    return bool(stale)
+
+
 def _answers(conn, campaign_id: int, question_id: str) -> pd.DataFrame:
     """Kept answers to one question as (item, worker, label, gold) rows."""
     with reading(conn) as cur:
@@ -185,3 +202,11 @@ def labels_table(conn: duckdb.DuckDBPyConnection, campaign_id: int,
             "l.ds_label, l.ds_confidence FROM item_labels l JOIN items i ON i.id = l.item_id "
             "WHERE l.campaign_id = ? ORDER BY l.ds_confidence, l.item_id LIMIT ?",
             [campaign_id, limit]).df()
+
+
+def campaign_scores(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> pd.DataFrame:
+    """Each expert's stored quality score in the campaign, by username."""
+    with reading(conn) as cur:
+        return cur.execute("SELECT u.username AS expert, q.score AS quality FROM expert_quality q"
+                           " JOIN users u ON u.id = q.user_id WHERE q.campaign_id = ?",
+                           [campaign_id]).df()

@@ -269,3 +269,16 @@ def set_roles(conn: duckdb.DuckDBPyConnection, actor: User, username: str,
 
     writing(conn, work)
     return get_user(conn, username)
+
+
+def opted_out(conn: duckdb.DuckDBPyConnection, user: User) -> bool:
+    """Whether the user appears anonymously on leaderboards."""
+    with reading(conn) as cur:
+        return bool(cur.execute("SELECT leaderboard_opt_out FROM users WHERE id = ?",
+                                [user.id]).fetchone()[0])
+
+
+def set_leaderboard_opt_out(conn: duckdb.DuckDBPyConnection, user: User, hidden: bool) -> None:
+    """Choose whether others see the user's name on leaderboards."""
+    writing(conn, lambda cur: cur.execute(
+        "UPDATE users SET leaderboard_opt_out = ? WHERE id = ?", [hidden, user.id]))

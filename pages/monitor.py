@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import io, monitor
+from core import io, monitor, quality
 from core.errors import DomainError
 from ui import charts, settings, state
 from ui.feedback import show_error
@@ -60,14 +60,39 @@ with right:
     else:
         st.altair_chart(charts.minutes_histogram(minutes), width="stretch")
 
+st.subheader("Agreement and labels")
+quality.refresh_if_stale(conn, campaign_id, now)
+alphas = quality.agreement_table(conn, campaign_id)
+if alphas.empty:
+    st.caption("The form has no choice or rating question to measure agreement on.")
+else:
+    cols = st.columns(max(len(alphas), 1) + 2)
+    for column, row in zip(cols, alphas.itertuples(), strict=False):
+        column.metric(f"α · {row.question_id}", "—" if row.alpha != row.alpha
+                      else f"{row.alpha:.2f}",
+                      help=f"Krippendorff's alpha ({row.level}) over {row.units:,} items with "
+                           "two or more answers. 1 is perfect agreement, 0 is chance.")
+labels = quality.labels_table(conn, campaign_id)
+if not labels.empty:
+    st.caption("Aggregated labels, least certain first (Dawid-Skene weighs experts by their "
+               "track record; majority vote counts heads; empty means a tie).")
+    st.dataframe(labels, hide_index=True, width="stretch", height=240, column_config={
+        "majority_share": st.column_config.NumberColumn("Majority share", format="%.2f"),
+        "ds_label": "Dawid-Skene label",
+        "ds_confidence": st.column_config.NumberColumn("Confidence", format="%.2f")})
+
 st.subheader("Experts")
 experts = monitor.per_expert(conn, campaign_id)
+scores = quality.campaign_scores(conn, campaign_id)
+experts = experts.merge(scores, on="expert", how="left")
 if experts.empty:
     st.caption("Nobody has answered yet.")
 else:
     st.dataframe(experts, hide_index=True, width="stretch", column_config={
         "median_minutes": st.column_config.NumberColumn("Median minutes", format="%.1f"),
         "earned": st.column_config.NumberColumn("Earned", format="$%.2f"),
+        "quality": st.column_config.ProgressColumn("Quality", min_value=0, max_value=1,
+                                                   format="percent"),
         "last_answer": st.column_config.DatetimeColumn("Last answer (UTC)",
                                                        format="YYYY-MM-DD HH:mm")})
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import catalog, profile, users
+from core import catalog, pay, profile, quality, users
 from core.errors import DomainError, Invalid
 from ui import settings, state
 from ui.feedback import field_error, flash, show_error
@@ -68,6 +68,47 @@ if user.has("expert"):
         else:
             st.dataframe(rows[list(columns)], column_config=columns, hide_index=True,
                          width="stretch")
+
+if user.has("expert"):
+    st.subheader("Quality")
+    for campaign_id in quality.stale_campaigns(conn, user.id):
+        quality.refresh(conn, campaign_id, now)
+    scores = quality.for_expert(conn, user.id)
+    if not scores:
+        st.caption("Your quality appears here once you have answered items.")
+    for q in scores:
+        score = "not measured yet" if q.score is None else f"{q.score:.0%}"
+        st.markdown(f"**{q.title}**: {score}  \n{q.explanation()}")
+
+    st.subheader("Earnings history")
+    ledger = pay.history(conn, user)
+    if ledger.empty:
+        st.caption("No earnings yet.")
+    else:
+        st.dataframe(ledger, hide_index=True, width="stretch", column_config={
+            "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
+            "kind": "Kind", "amount": st.column_config.NumberColumn("Amount", format="$%.2f"),
+            "campaign": "Campaign", "note": "Note"})
+
+    st.subheader("Past challenges")
+    won = pay.challenges_won(conn, user)
+    if won.empty:
+        st.caption("No challenge rewards yet. Campaigns with challenges reward their top "
+                   "experts when they close.")
+    else:
+        st.dataframe(won, hide_index=True, width="stretch", column_config={
+            "reward": st.column_config.NumberColumn("Reward", format="$%.2f"),
+            "created_at": st.column_config.DatetimeColumn("Won (UTC)", format="YYYY-MM-DD")})
+
+    st.subheader("Leaderboard")
+    hidden = st.toggle("Appear anonymously on leaderboards", value=users.opted_out(conn, user),
+                       help="Others see “Anonymous expert” instead of your name; you still see "
+                            "your own rank.")
+    if hidden != users.opted_out(conn, user):
+        users.set_leaderboard_opt_out(conn, user, hidden)
+        flash("Leaderboard preference saved.", ":material/visibility_off:" if hidden
+              else ":material/visibility:")
+        st.rerun()
 
 st.subheader("Change password")
 password_error: Invalid | None = st.session_state.get("password_error")

@@ -46,3 +46,15 @@ def test_import_then_export_from_the_command_line(tmp_path, capsys):
     assert cli.main(["export", "--campaign", str(campaign.id), "--what", "items",
                      "--out", str(out), *base]) == 0
     assert [line.count('"external_id"') for line in out.read_text().splitlines()] == [1, 1]
+
+
+def test_quality_command_recomputes_every_campaign(tmp_path, capsys):
+    from core import workspace
+    from tests.conftest import NOW
+
+    path = tmp_path / "q.duckdb"
+    conn = db.connect(path)
+    workspace.ensure(conn, NOW, demo=True, rounds=4)
+    conn.close()
+    assert cli.main(["quality", "--db", str(path)]) == 0
+    assert "Recomputed quality for 9 campaign(s)" in capsys.readouterr().out

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 REQUESTER_PAGES = ["pages/campaigns.py", "pages/design.py", "pages/monitor.py",
                    "pages/review.py"]
 ROLE_PAGES = {
-    "ada": ["pages/home.py", "pages/label.py", "pages/profile.py"],          # expert
+    "ada": ["pages/home.py", "pages/label.py", "pages/leaderboard.py",       # expert
+            "pages/profile.py"],
     "rita": REQUESTER_PAGES + ["pages/profile.py"],                         # requester
     "admin": REQUESTER_PAGES + ["pages/users.py", "pages/profile.py"],      # admin + requester
 }

@@ -155,3 +155,12 @@ def test_quality_weights_points(conn, make_user, make_campaign):
     standings = leaderboard.standings(conn, scope="campaign", key=campaign.id, now=NOW)
     points = dict(zip(standings["user_id"], standings["points"], strict=True))
     assert points == {ada.id: 2.0, bob.id: 2.0, cyd.id: 0.0}
+
+
+def test_refresh_runs_only_when_something_changed(conn, requester, make_user, make_campaign):
+    campaign, (ada, _, _) = three_experts(conn, make_user, make_campaign)
+    assert quality.refresh_if_stale(conn, campaign.id, NOW + timedelta(hours=1))
+    assert not quality.refresh_if_stale(conn, campaign.id, NOW + timedelta(hours=2))
+    first = conn.execute("SELECT min(id) FROM responses").fetchone()[0]
+    review.reject(conn, requester, first, "Wrong", NOW + timedelta(hours=3))
+    assert quality.refresh_if_stale(conn, campaign.id, NOW + timedelta(hours=4))
