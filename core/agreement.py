@@ -24,18 +24,21 @@ def krippendorff_alpha(data: pd.DataFrame, level: str = "nominal", unit: str = "
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}")
     frame = data[[unit, value]].dropna()
-    sizes = frame.groupby(unit)[value].transform("size")
-    frame = frame[sizes >= 2]
     if frame.empty:
         return None
-    values = np.sort(frame[value].unique())
-    index = {v: i for i, v in enumerate(values)}
-    coincidences = np.zeros((len(values), len(values)))
-    for _, group in frame.groupby(unit):
-        counts = np.bincount(group[value].map(index), minlength=len(values)).astype(float)
-        # every ordered pair of values from different coders, weighted 1 / (m_u - 1)
-        pairs = np.outer(counts, counts) - np.diag(counts)
-        coincidences += pairs / (len(group) - 1)
+    units, at_unit = np.unique(frame[unit].to_numpy(), return_inverse=True)
+    values, at_value = np.unique(frame[value].to_numpy(), return_inverse=True)
+    # counts[u, v]: how many coders gave unit u the value v
+    counts = np.zeros((len(units), len(values)))
+    np.add.at(counts, (at_unit, at_value), 1)
+    sizes = counts.sum(axis=1)
+    counts, sizes = counts[sizes >= 2], sizes[sizes >= 2]
+    if len(counts) == 0:
+        return None
+    # Coincidences: every ordered pair of values from different coders in a unit, weighted
+    # 1 / (m_u - 1): sum over units of (c c^T - diag(c)) / (m_u - 1).
+    weights = 1 / (sizes - 1)
+    coincidences = (counts * weights[:, None]).T @ counts - np.diag(weights @ counts)
     marginals = coincidences.sum(axis=1)
     total = marginals.sum()
     delta = _distance(values, marginals, level)
@@ -75,17 +78,21 @@ class Aggregate:
 
 def majority_vote(labels: pd.DataFrame, item: str = "item", label: str = "label"
                   ) -> pd.DataFrame:
-    """Each item's most frequent label; ties are reported (label None, tie True), not broken."""
+    """Each item's most frequent label; ties are reported (label None, tie True), not broken.
+
+    Returns one row per item: label, confidence (the winning label's share of the votes), tie.
+    """
     counts = labels.groupby([item, label]).size().rename("votes").reset_index()
-    totals = counts.groupby(item)["votes"].transform("sum")
-    top = counts.groupby(item)["votes"].transform("max")
-    winners = counts[counts["votes"] == top]
-    rows = []
-    for key, group in winners.groupby(item, sort=True):
-        share = group["votes"].iloc[0] / totals[group.index[0]]
-        tie = len(group) > 1
-        rows.append(Aggregate(key, None if tie else group[label].iloc[0], float(share), tie))
-    return pd.DataFrame(rows).rename(columns={"item": item})
+    grouped = counts.groupby(item)["votes"]
+    counts["total"], counts["top"] = grouped.transform("sum"), grouped.transform("max")
+    winners = counts[counts["votes"] == counts["top"]]
+    per_item = winners.groupby(item).agg(label=(label, "first"), winners=(label, "size"),
+                                         votes=("votes", "first"), total=("total", "first"))
+    tie = per_item["winners"] > 1
+    return pd.DataFrame({item: per_item.index,
+                         "label": per_item["label"].where(~tie, None).to_numpy(),
+                         "confidence": (per_item["votes"] / per_item["total"]).to_numpy(),
+                         "tie": tie.to_numpy()})
 
 
 def dawid_skene(labels: pd.DataFrame, item: str = "item", worker: str = "worker",
@@ -101,17 +108,22 @@ def dawid_skene(labels: pd.DataFrame, item: str = "item", worker: str = "worker"
     workers, at_worker = np.unique(labels[worker], return_inverse=True)
     classes, given = np.unique(labels[label], return_inverse=True)
     n_items, n_classes = len(items), len(classes)
+    n_workers = len(workers)
+    cell = at_worker * n_classes + given  # (worker, given label) of each label row
     posterior = np.full((n_items, n_classes), 1e-9)  # start from the (soft) majority vote
     np.add.at(posterior, (at_item, given), 1)
     posterior /= posterior.sum(axis=1, keepdims=True)
     for _ in range(iterations):
         priors = posterior.mean(axis=0)
         # confusion[w, true, given], smoothed so an unseen pair is unlikely, not impossible
-        confusion = np.full((len(workers), n_classes, n_classes), 0.01)
-        np.add.at(confusion, (at_worker, slice(None), given), posterior[at_item])
+        confusion = np.stack([
+            np.bincount(cell, posterior[at_item, t], n_workers * n_classes)
+            .reshape(n_workers, n_classes) for t in range(n_classes)], axis=1) + 0.01
         confusion /= confusion.sum(axis=2, keepdims=True)
-        log_like = np.tile(np.log(priors), (n_items, 1))
-        np.add.at(log_like, at_item, np.log(confusion[at_worker, :, given]))
+        log_confusion = np.log(confusion)
+        log_like = np.log(priors) + np.stack([
+            np.bincount(at_item, log_confusion[at_worker, t, given], n_items)
+            for t in range(n_classes)], axis=1)
         log_like -= log_like.max(axis=1, keepdims=True)
         updated = np.exp(log_like)
         updated /= updated.sum(axis=1, keepdims=True)

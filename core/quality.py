@@ -32,9 +32,13 @@ def refresh(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime) ->
     campaign = campaigns.get(conn, campaign_id)
     spec = campaigns.spec(conn, campaign_id, campaign.spec_version)
     question = key_question(spec)
-    alphas = _agreement(conn, campaign_id, spec, now)
-    labels = _item_labels(conn, campaign_id, question, now) if question else None
-    experts = _expert_quality(conn, campaign_id, question, now) if question else None
+    answers = {q["id"]: _answers(conn, campaign_id, q["id"]) for q in workflow.questions(spec)
+               if q["type"] in ALPHA_LEVELS}
+    alphas = _agreement(campaign_id, spec, answers, now)
+    labels = experts = None
+    if question:
+        labels = _item_labels(campaign_id, question, answers[question["id"]], now)
+        experts = _expert_quality(campaign_id, answers[question["id"]], now)
 
     def work(cur: duckdb.DuckDBPyConnection) -> None:
         for table in ("campaign_agreement", "item_labels", "expert_quality"):
@@ -76,13 +80,14 @@ def _answers(conn, campaign_id: int, question_id: str) -> pd.DataFrame:
             {"c": campaign_id, "q": question_id}).df()
 
 
-def _agreement(conn, campaign_id: int, spec: dict, now: datetime) -> pd.DataFrame:
+def _agreement(campaign_id: int, spec: dict, by_question: dict[str, pd.DataFrame],
+               now: datetime) -> pd.DataFrame:
     rows = []
     for question in workflow.questions(spec):
         level = ALPHA_LEVELS.get(question["type"])
         if level is None:
             continue
-        answers = _answers(conn, campaign_id, question["id"])
+        answers = by_question[question["id"]].copy()
         if question["type"] == "rating":
             answers["label"] = pd.to_numeric(answers["label"], errors="coerce")
         pairable = answers.groupby("item")["label"].transform("size") >= 2
@@ -93,8 +98,8 @@ def _agreement(conn, campaign_id: int, spec: dict, now: datetime) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def _item_labels(conn, campaign_id: int, question: dict, now: datetime) -> pd.DataFrame:
-    answers = _answers(conn, campaign_id, question["id"])
+def _item_labels(campaign_id: int, question: dict, answers: pd.DataFrame,
+                 now: datetime) -> pd.DataFrame:
     if answers.empty:
         return answers
     votes = agreement.majority_vote(answers).set_index("item")
@@ -109,8 +114,7 @@ def _item_labels(conn, campaign_id: int, question: dict, now: datetime) -> pd.Da
         "answers": counts.reindex(votes.index).values, "computed_at": now})
 
 
-def _expert_quality(conn, campaign_id: int, question: dict, now: datetime) -> pd.DataFrame:
-    answers = _answers(conn, campaign_id, question["id"])
+def _expert_quality(campaign_id: int, answers: pd.DataFrame, now: datetime) -> pd.DataFrame:
     if answers.empty:
         return answers
     gold = answers[answers["gold"].notna()]

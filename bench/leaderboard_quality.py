@@ -1,0 +1,72 @@
+"""Time the leaderboard's queries and the quality computation on a generated workspace.
+
+    python -m bench.leaderboard_quality --db /tmp/bench/quorum.duckdb
+
+Quality is recomputed for every campaign first (so the leaderboard weighs points by stored
+scores), then each board is read for random experts: the top 20 and the viewer's own rank.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from core import db, leaderboard, quality, users
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of the sorted values fall."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: print markdown tables of the timings."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--viewers", type=int, default=100)
+    args = parser.parse_args(argv)
+    conn = db.connect(args.db)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    answers = conn.execute("SELECT count(*) FROM responses").fetchone()[0]
+    campaign_ids = [r[0] for r in conn.execute("SELECT id FROM campaigns").fetchall()]
+
+    per_campaign = []
+    start = time.perf_counter()
+    for campaign_id in campaign_ids:
+        began = time.perf_counter()
+        quality.refresh(conn, campaign_id, now)
+        per_campaign.append(time.perf_counter() - began)
+    total = time.perf_counter() - start
+    print(f"Quality (labels, agreement, expert scores) over {answers:,} answers in "
+          f"{len(campaign_ids)} campaigns: {total:.1f} s in all; per campaign median "
+          f"{statistics.median(per_campaign) * 1000:.0f} ms, max {max(per_campaign) * 1000:.0f} ms"
+          "\n")
+
+    rng = random.Random(5)
+    experts = [r[0] for r in conn.execute(
+        "SELECT DISTINCT u.username FROM users u JOIN responses r ON r.user_id = u.id "
+        "USING SAMPLE 2000 ROWS").fetchall()]
+    skills = [r[0] for r in conn.execute("SELECT DISTINCT skill FROM campaigns").fetchall()]
+    print("| board | period | median ms | p95 ms |\n| --- | --- | ---: | ---: |")
+    for scope in leaderboard.SCOPES:
+        for period in leaderboard.PERIODS:
+            times = []
+            for _ in range(args.viewers):
+                viewer = users.get_user(conn, rng.choice(experts))
+                key = {"overall": None, "skill": rng.choice(skills),
+                       "campaign": rng.choice(campaign_ids)}[scope]
+                began = time.perf_counter()
+                leaderboard.board(conn, viewer, scope=scope, key=key, period=period, now=now)
+                times.append((time.perf_counter() - began) * 1000)
+            print(f"| {scope} | {period} | {statistics.median(times):.1f} | "
+                  f"{percentile(times, 0.95):.1f} |")
+    conn.close()
+
+
+if __name__ == "__main__":
+    main()
