@@ -85,8 +85,13 @@ def fetch(cur: duckdb.DuckDBPyConnection, campaign_id: int) -> Campaign:
 def spec(conn: duckdb.DuckDBPyConnection, campaign_id: int, version: int) -> dict[str, Any]:
     """The workflow spec of a campaign at a version."""
     with reading(conn) as cur:
-        row = cur.execute("SELECT spec FROM campaign_specs WHERE campaign_id = ? AND version = ?",
-                          [campaign_id, version]).fetchone()
+        return spec_of(cur, campaign_id, version)
+
+
+def spec_of(cur: duckdb.DuckDBPyConnection, campaign_id: int, version: int) -> dict[str, Any]:
+    """The workflow spec of a campaign at a version, read through an open cursor."""
+    row = cur.execute("SELECT spec FROM campaign_specs WHERE campaign_id = ? AND version = ?",
+                      [campaign_id, version]).fetchone()
     if row is None:
         raise NotFound(f"Campaign {campaign_id} has no spec version {version}.")
     return json.loads(row[0])

@@ -7,7 +7,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from core import campaigns
+from core import campaigns, quality
 from core.db import reading, writing
 from core.errors import Conflict, Invalid, NotFound
 from core.users import User
@@ -79,6 +79,30 @@ def reject(conn: duckdb.DuckDBPyConnection, actor: User, response_id: int, reaso
         _record(cur, response_id, actor, "reject", reason, now)
 
     writing(conn, work)
+
+
+def make_gold(conn: duckdb.DuckDBPyConnection, actor: User, response_id: int,
+              now: datetime) -> str:
+    """Make an answer's item a gold item whose expected answer is this answer's; return it."""
+    def work(cur: duckdb.DuckDBPyConnection) -> str:
+        campaign_id, _, item_id, _ = _response(cur, actor, response_id)
+        campaign = campaigns.fetch(cur, campaign_id)
+        spec = campaigns.spec_of(cur, campaign_id, campaign.spec_version)
+        question = quality.key_question(spec)
+        if question is None:
+            raise Invalid("This form has no single-choice or rating question a gold answer "
+                          "could check.")
+        value = cur.execute("SELECT answer->>? FROM responses WHERE id = ?",
+                            [question["id"], response_id]).fetchone()[0]
+        if value is None:
+            raise Invalid(f"This answer has no “{question['id']}” to use as the gold answer.")
+        gold = value if question["type"] == "single_choice" else int(value)
+        cur.execute("UPDATE items SET gold = json_object(?, ?) WHERE id = ?",
+                    [question["id"], gold, item_id])
+        _record(cur, response_id, actor, "gold", f"{question['id']} = {value}", now)
+        return str(value)
+
+    return writing(conn, work)
 
 
 def _response(cur: duckdb.DuckDBPyConnection, actor: User, response_id: int):

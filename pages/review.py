@@ -67,7 +67,7 @@ with answer_col:
 
 reason = st.text_input("Reason", placeholder="Required to reject; the expert will see it.",
                        key=f"reason-{row.response_id}")
-accept_col, reject_col, _ = st.columns([1, 1, 4])
+accept_col, reject_col, gold_col, _ = st.columns([1, 1, 2, 2])
 if accept_col.button("Accept", type="primary", disabled=row.status != "submitted",
                      width="stretch"):
     try:
@@ -85,6 +85,18 @@ if reject_col.button("Reject", disabled=row.status == "rejected", width="stretch
         show_error(error)
     else:
         flash(f"Rejected answer #{row.response_id}; its pay was reversed.", ":material/block:")
+        st.rerun()
+
+if gold_col.button("Make this item gold", width="stretch",
+                   help="Use this answer as the item's known right answer: gold items check "
+                        "every expert who gets them."):
+    try:
+        value = review.make_gold(conn, user, int(row.response_id), settings.now())
+    except DomainError as error:
+        show_error(error)
+    else:
+        flash(f"Item #{row.item_id} is now a gold item with the answer “{value}”.",
+              ":material/star:")
         st.rerun()
 
 with st.expander("Review history"):

@@ -112,3 +112,11 @@ def test_no_recent_answers_means_no_forecast(conn, requester, make_campaign):
     campaign = make_campaign(n_items=2)
     s = monitor.summary(conn, requester, campaign.id, NOW)
     assert s.forecast is None and s.answers_per_day == 0 and s.completion == 0
+
+
+def test_an_answer_can_make_its_item_gold(conn, requester, answered):
+    campaign, _, response_id = answered
+    assert review.make_gold(conn, requester, response_id, NOW) == "positive"
+    assert conn.execute("SELECT gold FROM items WHERE id = 1").fetchone()[0] == \
+        '{"label":"positive"}'
+    assert review.history(conn, campaign.id)["action"].tolist() == ["gold"]
