@@ -23,16 +23,16 @@ PAGES = {
                      icon=":material/manage_accounts:"),
 }
 
-auth.hide_cookie_components()
-authenticator = auth.authenticator()
-auth.restore_from_cookie(authenticator)
-auth.keep_cookie(authenticator)
+auth.forget_cookie_after_logout()
 user = state.current_user()
+if user is None:
+    auth.restore_from_cookie(auth.authenticator())
+    user = state.current_user()
 if user is not None:
+    auth.keep_cookie(user.username)
     with st.sidebar:
         st.markdown(f"**{user.name}**  \n{user.username} · {', '.join(user.roles)}")
-        auth.logout_button(authenticator)
-    user = state.current_user()  # None again if the button just logged out
+        st.button("Log out", key="logout_button", on_click=auth.log_out)
 
 if user is None:
     sections = {"": [PAGES["login"], PAGES["signup"]]}

@@ -1,7 +1,17 @@
-"""Login, logout and the session cookie, through streamlit-authenticator."""
+"""Login, logout and the session cookie.
+
+streamlit-authenticator draws the login form and checks passwords and the cookie. It renders a
+cookie component on every run it is built in, and that component posts a value (and so a rerun)
+each time it mounts, which can undo a page change. So it is only built while nobody is signed
+in; once signed in, the cookie is written and deleted by a small script instead.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timedelta
+
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
@@ -10,28 +20,24 @@ from ui import settings, state
 
 COOKIE_NAME = "quorum_auth"
 COOKIE_DAYS = 14
+_SESSION_KEYS = ("name", "username", "authentication_status", "email", "roles")
+
+
+def _cookie_key() -> str:
+    try:
+        configured = st.secrets.get("cookie_key")
+    except FileNotFoundError:
+        configured = None
+    return settings.cookie_key(configured, settings.load().db_path)
 
 
 def authenticator() -> stauth.Authenticate:
-    """This run's authenticator, built from the credentials the run needs."""
-    conn = state.connection()
-    username = st.session_state.get("username")
-    signed_in = st.session_state.get("authentication_status") and username
-    # Signed in, only this user's entry is needed; the login screen needs everyone's.
-    creds = users.credentials(conn, username if signed_in else None)
-    s = settings.load()
-    configured = st.secrets.get("cookie_key") if _has_secrets() else None
-    auth = stauth.Authenticate(creds, COOKIE_NAME, settings.cookie_key(configured, s.db_path),
+    """An authenticator over everyone's credentials, for the login screen."""
+    hide_cookie_components()
+    auth = stauth.Authenticate(users.credentials(state.connection()), COOKIE_NAME, _cookie_key(),
                                COOKIE_DAYS, auto_hash=False, login_sleep_time=0)
     st.session_state["_authenticator"] = auth
     return auth
-
-
-def _has_secrets() -> bool:
-    try:
-        return "cookie_key" in st.secrets
-    except FileNotFoundError:
-        return False
 
 
 def restore_from_cookie(auth: stauth.Authenticate) -> None:
@@ -45,9 +51,9 @@ def restore_from_cookie(auth: stauth.Authenticate) -> None:
 
 def login_form() -> None:
     """The login form; reruns the app once the user is signed in."""
-    auth: stauth.Authenticate = st.session_state["_authenticator"]
     if st.session_state.get("authentication_status"):
         return  # already signed in: app.py draws the signed-in pages on the next run
+    auth: stauth.Authenticate = st.session_state["_authenticator"]
     try:
         auth.login(location="main", key="login", fields={
             "Form name": "Log in", "Username": "Username", "Password": "Password",
@@ -67,24 +73,38 @@ def sign_in_new_user(user: users.User) -> None:
                             email=user.email, roles=list(user.roles), logout=None)
 
 
-def keep_cookie(auth: stauth.Authenticate) -> None:
-    """Write the session cookie on every run until the browser sends it back.
+def keep_cookie(username: str) -> None:
+    """Write the session cookie until the browser sends it back (its first page load after)."""
+    if COOKIE_NAME in st.context.cookies:
+        return
+    expires = datetime.now() + timedelta(days=COOKIE_DAYS)
+    # The same token streamlit-authenticator writes and reads back.
+    token = jwt.encode({"username": username, "exp_date": expires.timestamp()}, _cookie_key(),
+                       algorithm="HS256")
+    _set_cookie(f"{COOKIE_NAME}={token}; max-age={COOKIE_DAYS * 86400}")
 
-    The cookie is written by a component in the browser; a login is followed by st.rerun(),
-    which can unmount that component before it ran, so the write is repeated (same key, same
-    element) until a later page load shows the cookie arrived.
-    """
-    signed_in = st.session_state.get("authentication_status")
-    if signed_in and not st.session_state.get("logout") and COOKIE_NAME not in st.context.cookies:
-        auth.cookie_controller.set_cookie()
+
+def log_out() -> None:
+    """End the session (a button callback: it runs before the page is drawn again)."""
+    for key in _SESSION_KEYS:
+        st.session_state[key] = None
+    st.session_state["logout"] = True  # stops streamlit-authenticator reading the old cookie
+    st.session_state["_forget_cookie"] = True
+
+
+def forget_cookie_after_logout() -> None:
+    """Delete the session cookie in the browser on the run after a logout."""
+    if st.session_state.pop("_forget_cookie", False):
+        _set_cookie(f"{COOKIE_NAME}=; max-age=0")
+
+
+def _set_cookie(cookie: str) -> None:
+    script = f"<script>document.cookie = {json.dumps(cookie + '; path=/; samesite=strict')};"
+    with st.sidebar:
+        st.html(script + "</script>", unsafe_allow_javascript=True)
 
 
 def hide_cookie_components() -> None:
-    """The cookie components draw nothing, but their containers leave gaps in the layout."""
+    """The login screen's cookie components draw nothing, but their containers leave gaps."""
     st.html("<style>.st-key-init, .st-key-set, .st-key-delete "
             "{position: absolute; height: 0; overflow: hidden; margin: 0}</style>")
-
-
-def logout_button(auth: stauth.Authenticate) -> None:
-    """A sidebar button that ends the session and forgets the cookie."""
-    auth.logout("Log out", location="sidebar", key="logout_button")
