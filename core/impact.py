@@ -1,0 +1,163 @@
+"""Leadership's impact numbers: people, campaigns, items, cost against vendors, satisfaction.
+
+Every function takes the admin asking, and a half-open date range [start, end).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import pandas as pd
+
+from core.db import reading
+from core.users import User, require_role
+
+
+@dataclass(frozen=True)
+class Totals:
+    signups: int
+    active_experts: int
+    campaigns_launched: int
+    items_collected: int
+    cost: Decimal
+    cost_per_item: Decimal | None
+    vendor_cost: Decimal
+    saving: Decimal
+    satisfaction: float | None
+    survey_responses: int
+
+
+def _range(start: date, end: date) -> dict:
+    return {"start": start, "end": end}
+
+
+def totals(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date,
+           vendor_price: Decimal) -> Totals:
+    """The headline numbers over the range; the saving is against buying items from a vendor."""
+    require_role(actor, "admin")
+    with reading(conn) as cur:
+        signups, active, launched, items, cost, score, surveys = cur.execute(
+            """
+            SELECT
+              (SELECT count(*) FROM users WHERE created_at >= $start AND created_at < $end),
+              (SELECT count(DISTINCT user_id) FROM responses
+                 WHERE submitted_at >= $start AND submitted_at < $end),
+              (SELECT count(*) FROM campaigns WHERE status <> 'draft'
+                 AND opens_at >= $start AND opens_at < $end),
+              (SELECT count(*) FROM responses WHERE status <> 'rejected'
+                 AND submitted_at >= $start AND submitted_at < $end),
+              (SELECT coalesce(sum(amount), 0) FROM pay_ledger
+                 WHERE created_at >= $start AND created_at < $end),
+              (SELECT avg(score) FROM surveys WHERE answered_at >= $start AND answered_at < $end),
+              (SELECT count(*) FROM surveys WHERE answered_at >= $start AND answered_at < $end)
+            """, _range(start, end)).fetchone()
+    cost = Decimal(cost)
+    vendor = (vendor_price * items).quantize(Decimal("0.01"))
+    per_item = (cost / items).quantize(Decimal("0.01")) if items else None
+    return Totals(signups, active, launched, items, cost, per_item, vendor, vendor - cost,
+                  None if score is None else float(score), surveys)
+
+
+def signups(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date
+            ) -> pd.DataFrame:
+    """Sign-ups per day and the running total of accounts (counting those before the range)."""
+    require_role(actor, "admin")
+    with reading(conn) as cur:
+        return cur.execute(
+            """
+            WITH days AS (SELECT created_at::DATE AS day, count(*) AS signups FROM users
+                          WHERE created_at < $end GROUP BY ALL)
+            SELECT day, signups, sum(signups) OVER (ORDER BY day) AS accounts
+            FROM days QUALIFY day >= $start ORDER BY day
+            """, _range(start, end)).df()
+
+
+def monthly(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date
+            ) -> pd.DataFrame:
+    """Per calendar month: active experts, campaigns launched, items, cost, satisfaction.
+
+    Every month of the range appears, with zeros (and no satisfaction) where nothing happened;
+    `satisfaction_change` is the difference from the previous month that had responses.
+    """
+    require_role(actor, "admin")
+    with reading(conn) as cur:
+        return cur.execute(
+            """
+            WITH months AS (
+                SELECT unnest(generate_series(date_trunc('month', $start::DATE),
+                                              ($end::DATE - 1), INTERVAL 1 MONTH))::DATE AS month
+            ), work AS (
+                SELECT date_trunc('month', submitted_at)::DATE AS month,
+                       count(DISTINCT user_id) AS active_experts,
+                       count(*) FILTER (WHERE status <> 'rejected') AS items
+                FROM responses WHERE submitted_at >= $start AND submitted_at < $end GROUP BY 1
+            ), launched AS (
+                SELECT date_trunc('month', opens_at)::DATE AS month, count(*) AS campaigns
+                FROM campaigns WHERE status <> 'draft' AND opens_at >= $start
+                  AND opens_at < $end GROUP BY 1
+            ), spend AS (
+                SELECT date_trunc('month', created_at)::DATE AS month, sum(amount) AS cost
+                FROM pay_ledger WHERE created_at >= $start AND created_at < $end GROUP BY 1
+            ), happy AS (
+                SELECT date_trunc('month', answered_at)::DATE AS month,
+                       avg(score) AS satisfaction, count(*) AS survey_responses
+                FROM surveys WHERE answered_at >= $start AND answered_at < $end GROUP BY 1
+            )
+            SELECT m.month, coalesce(w.active_experts, 0) AS active_experts,
+                   coalesce(l.campaigns, 0) AS campaigns_launched,
+                   coalesce(w.items, 0) AS items, coalesce(s.cost, 0)::DOUBLE AS cost,
+                   h.satisfaction, coalesce(h.survey_responses, 0) AS survey_responses,
+                   h.satisfaction - lag(h.satisfaction IGNORE NULLS) OVER (ORDER BY m.month)
+                       AS satisfaction_change
+            FROM months m LEFT JOIN work w USING (month) LEFT JOIN launched l USING (month)
+            LEFT JOIN spend s USING (month) LEFT JOIN happy h USING (month)
+            ORDER BY m.month
+            """, _range(start, end)).df()
+
+
+def items_by_skill(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date
+                   ) -> pd.DataFrame:
+    """Items collected per skill area per day, with each skill's running total."""
+    require_role(actor, "admin")
+    with reading(conn) as cur:
+        return cur.execute(
+            """
+            WITH per_day AS (
+                SELECT r.submitted_at::DATE AS day, s.name AS skill, count(*) AS items
+                FROM responses r JOIN campaigns c ON c.id = r.campaign_id
+                JOIN skills s ON s.code = c.skill
+                WHERE r.status <> 'rejected' AND r.submitted_at >= $start
+                  AND r.submitted_at < $end
+                GROUP BY ALL
+            )
+            SELECT day, skill, items,
+                   sum(items) OVER (PARTITION BY skill ORDER BY day) AS cumulative
+            FROM per_day ORDER BY day, skill
+            """, _range(start, end)).df()
+
+
+def top_campaigns(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date,
+                  limit: int = 10) -> pd.DataFrame:
+    """The campaigns that collected the most items in the range, with their cost."""
+    require_role(actor, "admin")
+    with reading(conn) as cur:
+        return cur.execute(
+            """
+            WITH items AS (
+                SELECT campaign_id, count(*) AS items, count(DISTINCT user_id) AS experts
+                FROM responses WHERE status <> 'rejected' AND submitted_at >= $start
+                  AND submitted_at < $end GROUP BY 1
+            ), spend AS (
+                SELECT campaign_id, sum(amount) AS cost FROM pay_ledger
+                WHERE created_at >= $start AND created_at < $end GROUP BY 1
+            )
+            SELECT c.title AS campaign, s.name AS skill, c.language, c.status, i.items,
+                   i.experts, coalesce(sp.cost, 0)::DOUBLE AS cost,
+                   coalesce(sp.cost, 0)::DOUBLE / i.items AS cost_per_item
+            FROM items i JOIN campaigns c ON c.id = i.campaign_id
+            JOIN skills s ON s.code = c.skill LEFT JOIN spend sp ON sp.campaign_id = i.campaign_id
+            ORDER BY i.items DESC, c.title LIMIT $limit
+            """, {**_range(start, end), "limit": limit}).df()

@@ -1,0 +1,53 @@
+"""The satisfaction survey: offered after some answers, at most once per period, easy to skip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+
+from core.db import reading, writing
+from core.errors import Invalid
+from core.users import User
+
+
+@dataclass(frozen=True)
+class Policy:
+    """When to offer the survey: after `after_answers` answers, at most once per `period_days`."""
+    after_answers: int = 10
+    period_days: int = 30
+
+
+def due(conn: duckdb.DuckDBPyConnection, user: User, now: datetime,
+        policy: Policy = Policy()) -> bool:
+    """Whether to offer the survey now."""
+    with reading(conn) as cur:
+        last = cur.execute(
+            "SELECT max(asked) FROM (SELECT answered_at AS asked FROM surveys WHERE user_id = $u "
+            "UNION ALL SELECT dismissed_at FROM survey_dismissals WHERE user_id = $u)",
+            {"u": user.id}).fetchone()[0]
+        if last is not None and now - last < timedelta(days=policy.period_days):
+            return False
+        answered = cur.execute(
+            "SELECT count(*) FROM responses WHERE user_id = ? AND submitted_at > ?",
+            [user.id, last or datetime.min]).fetchone()[0]
+    return answered >= policy.after_answers
+
+
+def answer(conn: duckdb.DuckDBPyConnection, user: User, score: int, comment: str,
+           now: datetime) -> None:
+    """Record a 1–5 score with an optional comment."""
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise Invalid("Choose a score from 1 to 5.", {"score": "pick one of the five"})
+    if len(comment) > 2000:
+        raise Invalid("Keep the comment under 2,000 characters.", {"comment": "too long"})
+    writing(conn, lambda cur: cur.execute(
+        "INSERT INTO surveys (user_id, score, comment, answered_at) VALUES (?, ?, ?, ?)",
+        [user.id, score, comment.strip(), now]))
+
+
+def dismiss(conn: duckdb.DuckDBPyConnection, user: User, now: datetime) -> None:
+    """Not now: the survey comes back after the next period."""
+    writing(conn, lambda cur: cur.execute("INSERT INTO survey_dismissals VALUES (?, ?)",
+                                          [user.id, now]))
