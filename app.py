@@ -8,25 +8,26 @@ from ui.feedback import show_flashes
 st.set_page_config(page_title="Quorum", page_icon=":material/groups:", layout="wide")
 
 PAGES = {
-    "login": st.Page("pages/login.py", title="Log in", icon=":material/login:"),
-    "signup": st.Page("pages/signup.py", title="Sign up", icon=":material/person_add:"),
-    "home": st.Page("pages/home.py", title="My campaigns", icon=":material/home:"),
-    "label": st.Page("pages/label.py", title="Label", icon=":material/edit_note:"),
-    "leaderboard": st.Page("pages/leaderboard.py", title="Leaderboard",
+    "login": st.Page("views/login.py", title="Log in", icon=":material/login:"),
+    "signup": st.Page("views/signup.py", title="Sign up", icon=":material/person_add:"),
+    "home": st.Page("views/home.py", title="My campaigns", icon=":material/home:"),
+    "label": st.Page("views/label.py", title="Label", icon=":material/edit_note:"),
+    "leaderboard": st.Page("views/leaderboard.py", title="Leaderboard",
                            icon=":material/leaderboard:"),
-    "profile": st.Page("pages/profile.py", title="Profile", icon=":material/person:"),
-    "campaigns": st.Page("pages/campaigns.py", title="Campaigns", icon=":material/folder:"),
-    "design": st.Page("pages/design.py", title="Design", icon=":material/design_services:"),
-    "monitor": st.Page("pages/monitor.py", title="Monitor", icon=":material/monitoring:"),
-    "review": st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
-    "users": st.Page("pages/users.py", title="Users and roles",
+    "profile": st.Page("views/profile.py", title="Profile", icon=":material/person:"),
+    "campaigns": st.Page("views/campaigns.py", title="Campaigns", icon=":material/folder:"),
+    "design": st.Page("views/design.py", title="Design", icon=":material/design_services:"),
+    "monitor": st.Page("views/monitor.py", title="Monitor", icon=":material/monitoring:"),
+    "review": st.Page("views/review.py", title="Review", icon=":material/fact_check:"),
+    "impact": st.Page("views/impact.py", title="Impact", icon=":material/insights:"),
+    "users": st.Page("views/users.py", title="Users and roles",
                      icon=":material/manage_accounts:"),
 }
 
 auth.forget_cookie_after_logout()
 user = state.current_user()
 if user is None:
-    auth.restore_from_cookie(auth.authenticator())
+    auth.restore_from_cookie()
     user = state.current_user()
 if user is not None:
     auth.keep_cookie(user.username)
@@ -43,7 +44,7 @@ else:
     if user.has("requester") or user.has("admin"):
         sections["Requester"] = [PAGES[p] for p in ("campaigns", "design", "monitor", "review")]
     if user.has("admin"):
-        sections["Admin"] = [PAGES["users"]]
+        sections["Admin"] = [PAGES["impact"], PAGES["users"]]
     sections["Account"] = [PAGES["profile"]]
 
 show_flashes()

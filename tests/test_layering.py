@@ -19,7 +19,7 @@ def test_core_imports_no_streamlit():
 
 
 def test_pages_hold_no_sql():
-    for page in list((ROOT / "pages").glob("*.py")) + list((ROOT / "ui").glob("*.py")):
+    for page in list((ROOT / "views").glob("*.py")) + list((ROOT / "ui").glob("*.py")):
         text = page.read_text()
         assert ".execute(" not in text, f"{page.name} runs SQL; move it into core"
         assert "unsafe_allow_html" not in text, f"{page.name} renders raw HTML"

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-REQUESTER_PAGES = ["pages/campaigns.py", "pages/design.py", "pages/monitor.py",
-                   "pages/review.py"]
+REQUESTER_PAGES = ["views/campaigns.py", "views/design.py", "views/monitor.py",
+                   "views/review.py"]
 ROLE_PAGES = {
-    "ada": ["pages/home.py", "pages/label.py", "pages/leaderboard.py",       # expert
-            "pages/profile.py"],
-    "rita": REQUESTER_PAGES + ["pages/profile.py"],                         # requester
-    "admin": REQUESTER_PAGES + ["pages/users.py", "pages/profile.py"],      # admin + requester
+    "ada": ["views/home.py", "views/label.py", "views/leaderboard.py",       # expert
+            "views/profile.py"],
+    "rita": REQUESTER_PAGES + ["views/profile.py"],                         # requester
+    "admin": REQUESTER_PAGES + ["views/impact.py", "views/users.py",        # admin + requester
+                                "views/profile.py"],
 }
 ALL_PAGES = sorted({p for pages in ROLE_PAGES.values() for p in pages})
-
-
-@pytest.fixture(autouse=True)
-def navigation_mode(monkeypatch):
-    """Run app.py on every AppTest run, as the server does.
-
-    AppTest re-detects the pages/ folder before each run and, finding it, runs the page script
-    alone (the old pages-folder mode), skipping app.py's login gate and st.navigation. The
-    server detects once and leaves that mode as soon as app.py calls st.navigation.
-    """
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 @pytest.fixture
@@ -63,7 +46,7 @@ def test_logged_out_visitors_see_login_with_demo_accounts(app):
     assert not at.exception
     assert "Demo accounts" in texts(at)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/home.py").run()
+        at.switch_page("views/home.py").run()
 
 
 @pytest.mark.parametrize("username", list(ROLE_PAGES))
@@ -105,7 +88,7 @@ def test_wrong_password_is_refused(app):
 
 
 def fill_signup(at: AppTest, **values) -> AppTest:
-    at.switch_page("pages/signup.py").run()
+    at.switch_page("views/signup.py").run()
     fields = {"signup_name": "Grace Hopper", "signup_username": "grace",
               "signup_email": "grace@quorum.example", "signup_password": "cobol-rules-1959",
               "signup_confirm": "cobol-rules-1959"}
@@ -137,7 +120,7 @@ def test_sign_up_problems_appear_beside_the_fields(app):
 def test_labeling_page_submits_and_confirms_with_the_count(app):
     at = app("ada")
     at.query_params["campaign"] = "6"  # general knowledge, en-US
-    at.switch_page("pages/label.py").run()
+    at.switch_page("views/label.py").run()
     assert not at.exception
     assert "Answer general-knowledge questions" in at.title[0].value
     submit = next(b for b in at.button if b.label == "Submit")
@@ -154,28 +137,28 @@ def test_labeling_page_submits_and_confirms_with_the_count(app):
 
 def test_labeling_page_without_a_campaign_offers_a_choice(app):
     at = app("ada")
-    at.switch_page("pages/label.py").run()
+    at.switch_page("views/label.py").run()
     assert not at.exception
     assert at.selectbox[0].label == "Campaign"
 
 
 def test_expert_without_skills_is_sent_to_the_profile(app):
     at = app("ada")
-    at.switch_page("pages/profile.py").run()
+    at.switch_page("views/profile.py").run()
     while any(b.label == "Remove" for b in at.button):
         next(b for b in at.button if b.label == "Remove").click().run()
     assert "no skills declared" in texts(at)
-    at.switch_page("pages/home.py").run()
+    at.switch_page("views/home.py").run()
     assert "not declared any skills" in texts(at)
 
 
 def test_admin_changes_roles_on_the_users_page(app):
     at = app("admin")
-    at.switch_page("pages/users.py").run()
+    at.switch_page("views/users.py").run()
     at.selectbox[0].set_value("ada").run()
     at.multiselect[0].set_value(["expert", "requester"])
     next(b for b in at.button if b.label == "Save roles").click().run()
     assert not at.exception
     at_ada = app("ada")
-    at_ada.switch_page("pages/campaigns.py").run()
+    at_ada.switch_page("views/campaigns.py").run()
     assert not at_ada.exception

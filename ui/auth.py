@@ -1,14 +1,15 @@
 """Login, logout and the session cookie.
 
-streamlit-authenticator draws the login form and checks passwords and the cookie. It renders a
-cookie component on every run it is built in, and that component posts a value (and so a rerun)
-each time it mounts, which can undo a page change. So it is only built while nobody is signed
-in; once signed in, the cookie is written and deleted by a small script instead.
+streamlit-authenticator draws the login form and checks the password. It renders a cookie
+component on every run it is built in, and that component posts a value (and so a rerun) each
+time it mounts, which can undo a page change. So it is built only by the login form; the
+cookie it would read is checked here, and written and deleted by a small script.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta
 
 import jwt
@@ -16,6 +17,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 
 from core import users
+from core.errors import NotFound
 from ui import settings, state
 
 COOKIE_NAME = "quorum_auth"
@@ -31,29 +33,31 @@ def _cookie_key() -> str:
     return settings.cookie_key(configured, settings.load().db_path)
 
 
-def authenticator() -> stauth.Authenticate:
-    """An authenticator over everyone's credentials, for the login screen."""
-    hide_cookie_components()
-    auth = stauth.Authenticate(users.credentials(state.connection()), COOKIE_NAME, _cookie_key(),
-                               COOKIE_DAYS, auto_hash=False, login_sleep_time=0)
-    st.session_state["_authenticator"] = auth
-    return auth
-
-
-def restore_from_cookie(auth: stauth.Authenticate) -> None:
-    """Sign in from a valid session cookie without drawing anything."""
+def restore_from_cookie() -> None:
+    """Sign in from a valid, unexpired session cookie naming an existing account."""
+    token = st.context.cookies.get(COOKIE_NAME)
+    if not token or st.session_state.get("logout"):
+        return
     try:
-        auth.login(location="unrendered")
-    except stauth.LoginError:
-        # A cookie naming an account that no longer exists: ignore it and show the login form.
-        st.session_state["authentication_status"] = None
+        claims = jwt.decode(token, _cookie_key(), algorithms=["HS256"])
+    except jwt.InvalidTokenError:
+        return  # signed with another key, or tampered with: show the login form
+    if claims.get("exp_date", 0) < time.time():
+        return
+    try:
+        user = users.get_user(state.connection(), str(claims.get("username", "")))
+    except NotFound:
+        return
+    sign_in(user)
 
 
 def login_form() -> None:
     """The login form; reruns the app once the user is signed in."""
     if st.session_state.get("authentication_status"):
         return  # already signed in: app.py draws the signed-in pages on the next run
-    auth: stauth.Authenticate = st.session_state["_authenticator"]
+    hide_cookie_components()
+    auth = stauth.Authenticate(users.credentials(state.connection()), COOKIE_NAME, _cookie_key(),
+                               COOKIE_DAYS, auto_hash=False, login_sleep_time=0)
     try:
         auth.login(location="main", key="login", fields={
             "Form name": "Log in", "Username": "Username", "Password": "Password",
@@ -67,8 +71,8 @@ def login_form() -> None:
         st.error("That username and password do not match. Check both and try again.")
 
 
-def sign_in_new_user(user: users.User) -> None:
-    """Start a session for an account that was just created, as a login would."""
+def sign_in(user: users.User) -> None:
+    """Start a session for the user, as a login would."""
     st.session_state.update(authentication_status=True, username=user.username, name=user.name,
                             email=user.email, roles=list(user.roles), logout=None)
 

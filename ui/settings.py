@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +18,9 @@ class Settings:
     demo: bool
     allowed_email_domains: tuple[str, ...]
     bcrypt_rounds: int
+    survey_after_answers: int
+    survey_period_days: int
+    vendor_price: Decimal
 
 
 def load() -> Settings:
@@ -28,6 +32,9 @@ def load() -> Settings:
         allowed_email_domains=tuple(
             d.strip() for d in env.get("QUORUM_ALLOWED_EMAIL_DOMAINS", "").split(",") if d.strip()),
         bcrypt_rounds=int(env.get("QUORUM_BCRYPT_ROUNDS", "12")),
+        survey_after_answers=int(env.get("QUORUM_SURVEY_AFTER_ANSWERS", "10")),
+        survey_period_days=int(env.get("QUORUM_SURVEY_PERIOD_DAYS", "30")),
+        vendor_price=Decimal(env.get("QUORUM_VENDOR_PRICE_PER_ITEM", "4.00")),
     )
 
 

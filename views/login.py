@@ -12,7 +12,7 @@ st.markdown("Contribute your expertise to the data our models learn from, "
 left, right = st.columns([3, 2], gap="large")
 with left:
     auth.login_form()
-    st.page_link("pages/signup.py", label="New here? Create an account",
+    st.page_link("views/signup.py", label="New here? Create an account",
                  icon=":material/person_add:")
 with right:
     logins = workspace.demo_logins(state.connection())

@@ -5,7 +5,7 @@ import streamlit as st
 from core import catalog, users
 from core.errors import Invalid
 from ui import auth, settings, state
-from ui.feedback import field_error, flash
+from ui.feedback import field_error
 
 conn = state.connection()
 config = settings.load()
@@ -52,9 +52,8 @@ if submitted:
         st.session_state["signup_error"] = problem
         st.rerun()
     st.session_state.pop("signup_error", None)
-    flash(f"Welcome to Quorum, {user.name.split()[0]}! Your account is ready.",
-          ":material/celebration:")
-    auth.sign_in_new_user(user)
+    st.session_state["welcome"] = True
+    auth.sign_in(user)
     st.rerun()
 
-st.page_link("pages/login.py", label="Already have an account? Log in", icon=":material/login:")
+st.page_link("views/login.py", label="Already have an account? Log in", icon=":material/login:")

@@ -20,7 +20,7 @@ st.title("Monitor")
 campaign_id = campaign_picker(user)
 if campaign_id is None:
     st.info("You have no campaigns yet.")
-    st.page_link("pages/design.py", label="Design your first campaign", icon=":material/add:")
+    st.page_link("views/design.py", label="Design your first campaign", icon=":material/add:")
     st.stop()
 try:
     s = monitor.summary(conn, user, campaign_id, now)

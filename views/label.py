@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import assign, campaigns, responses
 from core.errors import Conflict, DomainError, Invalid
-from ui import settings, state
+from ui import settings, state, survey_prompt
 from ui.feedback import flash, show_error
 from ui.format import money, time_left
 from ui.workflow_form import render
@@ -39,7 +39,7 @@ def choose_campaign() -> None:
     mine = mine[mine["kind"] == "standard"]
     if mine.empty:
         st.info("No campaign is open for your skills right now.")
-        st.page_link("pages/home.py", label="Back to my campaigns", icon=":material/home:")
+        st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
         st.stop()
     titles = dict(zip(mine["id"], mine["title"], strict=True))
     picked = st.selectbox("Campaign", list(titles), format_func=titles.get, index=None,
@@ -63,7 +63,7 @@ except DomainError as error:
     if notice:
         st.error(notice, icon=":material/block:")
     show_error(error)
-    st.page_link("pages/home.py", label="Back to my campaigns", icon=":material/home:")
+    st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
     st.stop()
 
 here, overall = responses.counts(conn, user.id, campaign_id)
@@ -72,6 +72,8 @@ head.title(campaign.title)
 count_here.metric("Your answers here", here)
 count_all.metric("All your answers", overall)
 confirmation()
+if st.session_state.get("receipt"):
+    survey_prompt.offer(user)
 if notice:
     st.error(notice, icon=":material/block:")
 with st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
@@ -80,7 +82,7 @@ with st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
 assignment = claim.assignment
 if assignment is None:
     st.info(claim.reason)
-    st.page_link("pages/home.py", label="Back to my campaigns", icon=":material/home:")
+    st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
     st.stop()
 
 why = st.session_state.pop("claim_reason", None) or assignment.reason

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import assign, campaigns, profile, users
 from core.errors import DomainError
-from ui import settings, state
+from ui import settings, state, survey_prompt
 from ui.feedback import show_error
 from ui.format import money, plural, time_left
 
@@ -17,6 +17,11 @@ now = settings.now()
 
 
 st.title(f"Hello, {user.name.split()[0]}")
+if st.session_state.pop("welcome", False):
+    st.success("Welcome to Quorum! Your account is ready: these are the campaigns that fit "
+               "your skills. You can add more skills on your profile.",
+               icon=":material/celebration:")
+survey_prompt.offer(user)
 totals = profile.totals(conn, user)
 mine = campaigns.for_expert(conn, user, now)
 left, middle, right, action = st.columns([1, 1, 1, 2], vertical_alignment="center")
@@ -32,19 +37,19 @@ if action.button("Next best task", type="primary", icon=":material/bolt:",
     else:
         if claim.assignment:
             st.session_state["claim_reason"] = claim.reason
-            st.switch_page("pages/label.py",
+            st.switch_page("views/label.py",
                            query_params={"campaign": claim.assignment.campaign_id})
         st.info(claim.reason)
 
 if users.expertise(conn, user.id).empty:
     st.warning("You have not declared any skills yet, so no campaign can match you.")
-    st.page_link("pages/profile.py", label="Add skills and languages on your profile",
+    st.page_link("views/profile.py", label="Add skills and languages on your profile",
                  icon=":material/person:")
     st.stop()
 if mine.empty:
     st.info("No live campaign asks for your skills and languages right now. New campaigns "
             "appear here as soon as they open; you can also declare more expertise.")
-    st.page_link("pages/profile.py", label="Review your skills and languages",
+    st.page_link("views/profile.py", label="Review your skills and languages",
                  icon=":material/person:")
     st.stop()
 
@@ -73,4 +78,4 @@ for row in mine.itertuples():
                 st.caption("Team sessions open from the lobby, which is not available yet.")
             elif st.button("Start", key=f"start-{row.id}", type="primary", width="stretch",
                            disabled=row.items_left == 0):
-                st.switch_page("pages/label.py", query_params={"campaign": int(row.id)})
+                st.switch_page("views/label.py", query_params={"campaign": int(row.id)})

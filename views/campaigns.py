@@ -11,7 +11,7 @@ conn = state.connection()
 user = state.require_user()
 
 st.title("Campaigns")
-st.page_link("pages/design.py", label="New campaign", icon=":material/add:")
+st.page_link("views/design.py", label="New campaign", icon=":material/add:")
 try:
     table = campaigns.overview(conn, user)
 except DomainError as error:
@@ -42,8 +42,8 @@ if rows:
     chosen = int(table.iloc[rows[0]]["id"])
     st.caption(f"Open #{chosen} · {table.iloc[rows[0]]['title']} in:")
     for column, (page, label) in zip(st.columns(6), [
-            ("pages/design.py", "Design"), ("pages/monitor.py", "Monitor"),
-            ("pages/review.py", "Review")], strict=False):
+            ("views/design.py", "Design"), ("views/monitor.py", "Monitor"),
+            ("views/review.py", "Review")], strict=False):
         if column.button(label, key=f"open-{page}", width="stretch"):
             st.switch_page(page, query_params={"campaign": chosen})
 else:
