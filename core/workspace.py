@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import yaml
 
-from core import campaigns, catalog, users
+from core import campaigns, catalog, demo_history, users
 from core.db import reading, writing
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "data" / "demo" / "workspace.yaml"
@@ -59,6 +59,7 @@ def load_demo(conn: duckdb.DuckDBPyConnection, now: datetime, *,
         people[person["username"]] = _demo_user(conn, person, now, rounds)
     for item in spec["campaigns"]:
         _demo_campaign(conn, people[item["owner"]], item, now)
+    demo_history.load(conn, people["rita"], now, rounds)
     writing(conn, lambda cur: cur.execute("INSERT INTO settings VALUES ('demo', 'loaded')"))
 
 

@@ -57,4 +57,4 @@ def test_quality_command_recomputes_every_campaign(tmp_path, capsys):
     workspace.ensure(conn, NOW, demo=True, rounds=4)
     conn.close()
     assert cli.main(["quality", "--db", str(path)]) == 0
-    assert "Recomputed quality for 9 campaign(s)" in capsys.readouterr().out
+    assert "Recomputed quality for 15 campaign(s)" in capsys.readouterr().out
