@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from core import campaigns, workflow
-from core.assign import check_can_answer
+from core.assign import answered_in, check_can_answer
 from core.db import reading, writing
 from core.errors import Conflict, NotFound
 from core.users import User
@@ -55,8 +55,9 @@ def _submit(cur, user, item_id, answer, spec_version, now):
     if spec_row is None:
         raise NotFound(f"Campaign {campaign_id} has no form version {spec_version}.")
     clean = workflow.clean_answer(json.loads(spec_row[0]), answer)
-    if cur.execute("SELECT 1 FROM responses WHERE item_id = ? AND user_id = ?",
-                   [item_id, user.id]).fetchone():
+    # Filtering on the user alone lets DuckDB use the responses_user index.
+    if cur.execute("SELECT 1 FROM responses WHERE user_id = ? "
+                   "HAVING count(*) FILTER (WHERE item_id = ?) > 0", [user.id, item_id]).fetchone():
         raise Conflict("You already answered this item; your first answer is the one kept.")
     lease = cur.execute("SELECT leased_at, expires_at FROM leases "
                         "WHERE item_id = ? AND user_id = ?", [item_id, user.id]).fetchone()
@@ -89,8 +90,7 @@ def _check_slot_still_free(cur, campaign, item_id, answered, user, now) -> None:
             "other experts have taken its remaining places, so this answer cannot be counted. "
             "The next item is ready for you.")
     if campaign.per_expert_cap is not None:
-        done = cur.execute("SELECT count(*) FROM responses WHERE user_id = ? AND campaign_id = ?"
-                           " AND status <> 'rejected'", [user.id, campaign.id]).fetchone()[0]
+        done = answered_in(cur, user.id, campaign.id)
         if done >= campaign.per_expert_cap:
             raise Conflict(f"You have reached this campaign's cap of {campaign.per_expert_cap} "
                            "answers; this one was not saved.")
