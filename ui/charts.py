@@ -44,7 +44,7 @@ def cumulative_line(frame: pd.DataFrame, x: str, y: str, title: str) -> alt.Char
 def monthly_bars(frame: pd.DataFrame, y: str, title: str, color: str = "#3b5bdb") -> alt.Chart:
     """One bar per month."""
     return alt.Chart(frame).mark_bar(color=color).encode(
-        x=alt.X("month:T", title=None, timeUnit="yearmonth", axis=alt.Axis(format="%b %Y")),
+        x=alt.X("yearmonth(month):O", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0)),
         y=alt.Y(f"{y}:Q", title=title, axis=alt.Axis(tickMinStep=1)),
         tooltip=[alt.Tooltip("month:T", title="Month", format="%B %Y"),
                  alt.Tooltip(f"{y}:Q", title=title, format=",")],
@@ -67,7 +67,7 @@ def satisfaction(frame: pd.DataFrame) -> alt.Chart:
     """Average satisfaction per month (1–5) with the number of responses."""
     rated = frame.dropna(subset=["satisfaction"])
     base = alt.Chart(rated).encode(
-        x=alt.X("month:T", title=None, timeUnit="yearmonth", axis=alt.Axis(format="%b %Y")),
+        x=alt.X("yearmonth(month):O", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0)),
         tooltip=[alt.Tooltip("month:T", title="Month", format="%B %Y"),
                  alt.Tooltip("satisfaction:Q", title="Average (1–5)", format=".2f"),
                  alt.Tooltip("survey_responses:Q", title="Responses"),

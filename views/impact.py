@@ -112,6 +112,7 @@ st.subheader("Top campaigns")
 top = impact.top_campaigns(conn, user, start, end)
 st.dataframe(top, hide_index=True, width="stretch", column_config={
     "campaign": st.column_config.TextColumn("Campaign", width="large"),
-    "cost": st.column_config.NumberColumn("Cost", format="$%.2f"),
+    "skill": "Skill", "language": "Language", "status": "Status", "items": "Items",
+    "experts": "Experts", "cost": st.column_config.NumberColumn("Cost", format="$%.2f"),
     "cost_per_item": st.column_config.NumberColumn("Cost per item", format="$%.2f")})
 download(top, "top campaigns")
