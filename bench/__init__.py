@@ -1,0 +1,1 @@
+"""Benchmarks: a synthetic workspace at scale and timings of the core operations."""
