@@ -18,16 +18,20 @@ SCOPES = ("overall", "skill", "campaign")
 # Points: each accepted answer, or submitted one not flagged too fast, is worth the expert's
 # quality score in its campaign (1 while unmeasured). Equal points share a rank (1, 2, 2, 4).
 STANDINGS_SQL = """
-    WITH points AS (
-        SELECT r.user_id, sum(coalesce(q.score, 1.0)) AS points, count(*) AS answers
+    WITH counted AS (
+        SELECT r.user_id, r.campaign_id, count(*) AS answers
         FROM responses r
-        JOIN campaigns c ON c.id = r.campaign_id
-        LEFT JOIN expert_quality q ON q.campaign_id = r.campaign_id AND q.user_id = r.user_id
         WHERE (r.status = 'accepted' OR (r.status = 'submitted' AND NOT r.too_fast))
           AND ($since IS NULL OR r.submitted_at >= $since)
           AND ($campaign IS NULL OR r.campaign_id = $campaign)
-          AND ($skill IS NULL OR c.skill = $skill)
-        GROUP BY r.user_id
+        GROUP BY r.user_id, r.campaign_id
+    ), points AS (
+        SELECT c.user_id, sum(c.answers * coalesce(q.score, 1.0)) AS points,
+               sum(c.answers) AS answers
+        FROM counted c
+        JOIN campaigns k ON k.id = c.campaign_id AND ($skill IS NULL OR k.skill = $skill)
+        LEFT JOIN expert_quality q ON q.campaign_id = c.campaign_id AND q.user_id = c.user_id
+        GROUP BY c.user_id
     )
     SELECT rank() OVER (ORDER BY round(points, 6) DESC) AS rank, user_id, points, answers
     FROM points
