@@ -12,6 +12,9 @@ PAGES = {
     "signup": st.Page("views/signup.py", title="Sign up", icon=":material/person_add:"),
     "home": st.Page("views/home.py", title="My campaigns", icon=":material/home:"),
     "label": st.Page("views/label.py", title="Label", icon=":material/edit_note:"),
+    "lobby": st.Page("views/lobby.py", title="Team session", icon=":material/groups:"),
+    "concepts": st.Page("views/concepts.py", title="Concept review", icon=":material/category:"),
+    "models": st.Page("views/models.py", title="Models", icon=":material/smart_toy:"),
     "leaderboard": st.Page("views/leaderboard.py", title="Leaderboard",
                            icon=":material/leaderboard:"),
     "profile": st.Page("views/profile.py", title="Profile", icon=":material/person:"),
@@ -40,9 +43,10 @@ if user is None:
 else:
     sections = {}
     if user.has("expert"):
-        sections["Work"] = [PAGES["home"], PAGES["label"], PAGES["leaderboard"]]
+        sections["Work"] = [PAGES[p] for p in ("home", "label", "lobby", "leaderboard")]
     if user.has("requester") or user.has("admin"):
-        sections["Requester"] = [PAGES[p] for p in ("campaigns", "design", "monitor", "review")]
+        sections["Requester"] = [PAGES[p] for p in ("campaigns", "design", "monitor", "review",
+                                                    "concepts", "models")]
     if user.has("admin"):
         sections["Admin"] = [PAGES["impact"], PAGES["users"]]
     sections["Account"] = [PAGES["profile"]]

@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
 
     exp = commands.add_parser("export", help="export answers or items")
     exp.add_argument("--campaign", required=True, help="campaign number, or 'all' (admins)")
-    exp.add_argument("--what", choices=["answers", "items"], default="answers")
+    exp.add_argument("--what", choices=["answers", "items", "revolt"], default="answers",
+                     help="revolt: team campaigns' votes, explanations, concepts, final labels")
     exp.add_argument("--out", required=True, help="output file (.csv, .jsonl or .parquet)")
     for command in (imp, exp):
         command.add_argument("--format", choices=io.EXPORT_FORMATS,

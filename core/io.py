@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from core import campaigns, workflow
+from core import campaigns, revolt, revolt_review, workflow
 from core.db import reading, writing
 from core.errors import Conflict, Invalid
 from core.users import User, require_role
@@ -276,18 +276,28 @@ _COPY_FORMATS = {"csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json",
 
 def export(conn: duckdb.DuckDBPyConnection, actor: User, what: str, campaign_id: int | None,
            path: str | Path, fmt: str) -> int:
-    """Write a campaign's answers or items (all campaigns when None: admins) to a file."""
+    """Write a campaign's answers, items or team results (`revolt`) to a file.
+
+    Answers and items of all campaigns at once (campaign None) are for admins only.
+    """
+    if campaign_id is None and what == "revolt":
+        raise Invalid("Export team results one campaign at a time.")
     if campaign_id is None:
         require_role(actor, "admin")
     else:
         campaigns.require_owner(actor, campaigns.get(conn, campaign_id))
     if fmt not in _COPY_FORMATS:
         raise Invalid(f"Unknown format {fmt!r}; use csv, jsonl or parquet.")
-    query = {"answers": _ANSWERS_SQL, "items": _ITEMS_SQL}.get(what)
-    if query is None:
-        raise Invalid(f"Unknown export {what!r}; use answers or items.")
     # JSON Lines keeps answers and payloads as nested objects; the others store JSON text.
-    query = query.format(json="JSON" if fmt == "jsonl" else "VARCHAR")
+    json_type = "JSON" if fmt == "jsonl" else "VARCHAR"
+    if what == "revolt":
+        revolt.require_team_campaign(campaigns.get(conn, campaign_id))
+        query = revolt_review.export_sql(json_type)
+    else:
+        query = {"answers": _ANSWERS_SQL, "items": _ITEMS_SQL}.get(what)
+        if query is None:
+            raise Invalid(f"Unknown export {what!r}; use answers, items or revolt.")
+        query = query.format(json=json_type)
     with reading(conn) as cur:
         return cur.execute(f"COPY ({query}) TO $path ({_COPY_FORMATS[fmt]})",
                            {"campaign": campaign_id, "path": str(path)}).fetchone()[0]

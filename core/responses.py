@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from core import campaigns, workflow
+from core import campaigns, models, workflow
 from core.assign import answered_in, check_can_answer
 from core.db import reading, writing
 from core.errors import Conflict, NotFound
@@ -54,7 +54,12 @@ def _submit(cur, user, item_id, answer, spec_version, now):
                            [campaign_id, spec_version]).fetchone()
     if spec_row is None:
         raise NotFound(f"Campaign {campaign_id} has no form version {spec_version}.")
-    clean = workflow.clean_answer(json.loads(spec_row[0]), answer)
+    spec = json.loads(spec_row[0])
+    # A form with a model step is answered about the responses that came; the answer keeps them.
+    available, model_record = models.for_submission(cur, user.id, item_id, spec)
+    clean = workflow.clean_answer(spec, answer, available)
+    if model_record is not None:
+        clean[workflow.MODEL_STEP] = model_record
     # Filtering on the user alone lets DuckDB use the responses_user index.
     if cur.execute("SELECT 1 FROM responses WHERE user_id = ? "
                    "HAVING count(*) FILTER (WHERE item_id = ?) > 0", [user.id, item_id]).fetchone():
@@ -71,6 +76,8 @@ def _submit(cur, user, item_id, answer, spec_version, now):
         [item_id, campaign_id, user.id, spec_version, json.dumps(clean, ensure_ascii=False),
          started_at, now, seconds, seconds < TOO_FAST_SHARE * campaign.minutes_per_item * 60]
     ).fetchone()[0]
+    if model_record is not None:
+        models.attach(cur, user.id, item_id, response_id)
     cur.execute("UPDATE items SET response_count = response_count + 1, version = version + 1 "
                 "WHERE id = ?", [item_id])
     cur.execute("DELETE FROM leases WHERE item_id = ? AND user_id = ?", [item_id, user.id])

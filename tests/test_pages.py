@@ -6,9 +6,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 REQUESTER_PAGES = ["views/campaigns.py", "views/design.py", "views/monitor.py",
-                   "views/review.py"]
+                   "views/review.py", "views/concepts.py", "views/models.py"]
 ROLE_PAGES = {
-    "ada": ["views/home.py", "views/label.py", "views/leaderboard.py",       # expert
+    "ada": ["views/home.py", "views/label.py", "views/lobby.py", "views/leaderboard.py",
             "views/profile.py"],
     "rita": REQUESTER_PAGES + ["views/profile.py"],                         # requester
     "admin": REQUESTER_PAGES + ["views/impact.py", "views/users.py",        # admin + requester

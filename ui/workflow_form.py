@@ -3,29 +3,78 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
+from core import workflow
 from ui.settings import ROOT
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$])")
 _DATA_DIR = (ROOT / "data").resolve()
 
 
+# Draws a model step and returns the response slots that came (None before the first ask).
+ModelStepDrawer = Callable[[dict, dict[str, Any], str], list[str] | None]
+
+
 def render(spec: dict, payload: dict[str, Any], key: str,
-           errors: dict[str, str] | None = None) -> dict[str, Any]:
-    """Draw the spec's blocks for one item and return the answer as entered so far."""
+           errors: dict[str, str] | None = None,
+           model_step: ModelStepDrawer | None = None) -> dict[str, Any]:
+    """Draw the spec's blocks for one item and return the answer as entered so far.
+
+    A model step is drawn by `model_step` (the labeling page's, which calls the models); without
+    one, as in previews, it is drawn as placeholders and every response counts as shown.
+    """
     errors = errors or {}
     answer: dict[str, Any] = {}
+    step = workflow.model_step(spec)
+    available: list[str] | None = None
     for index, block in enumerate(spec["blocks"]):
-        if "id" in block:
-            answer[block["id"]] = _question(block, f"{key}:{block['id']}")
+        if block["type"] in workflow.MODEL_TYPES:
+            available = (model_step or _preview_step)(block, payload, f"{key}:models")
+            if workflow.MODEL_STEP in errors:
+                st.error(errors[workflow.MODEL_STEP], icon=":material/error:")
+        elif "id" in block:
+            answer[block["id"]] = _question_or_note(block, f"{key}:{block['id']}", step,
+                                                    available)
             if block["id"] in errors:
                 st.error(errors[block["id"]], icon=":material/error:")
         else:
             _display(block, payload, f"{key}:{index}")
     return answer
+
+
+def _preview_step(block: dict, payload: dict[str, Any], key: str) -> list[str]:
+    """The model step as the requester's preview shows it: where each response will appear."""
+    if "prompt_field" in block:
+        st.markdown("**Prompt**")
+        with st.container(border=True):
+            text = payload.get(block["prompt_field"])
+            st.markdown(escape_markdown(str(text)) if text else "_The item's prompt._")
+    else:
+        st.text_area(block.get("prompt_label", "Your prompt"), key=f"{key}:prompt",
+                     disabled=True, placeholder="The expert writes a prompt here.")
+    slots = workflow.slots(block)
+    for slot, name, column in zip(slots, block["models"], st.columns(len(slots)), strict=True):
+        column.markdown(f"**Response {slot}**")
+        column.caption(f"From the model “{name}”; experts see only the letter.")
+    return slots
+
+
+def _question_or_note(block: dict, key: str, step: dict | None,
+                      available: list[str] | None) -> Any:
+    """The question's widget, or a note when it waits for or does without model responses."""
+    if workflow.about_responses(block, step):
+        if available is None:
+            st.caption(f"**{block['prompt']}** · appears once the models have answered.")
+            return None
+        reason = workflow.skipped_because(block, available)
+        if reason:
+            st.caption(f"**{block['prompt']}** · {reason}")
+            return None
+    return _question(block, key, available)
 
 
 def _display(block: dict, payload: dict[str, Any], key: str) -> None:
@@ -71,14 +120,40 @@ def _label(block: dict) -> str:
     return block["prompt"] + ("" if required else " (optional)")
 
 
-def _question(block: dict, key: str) -> Any:
+def _response_label(option: Any) -> str:
+    return f"Response {option}" if str(option) in workflow.SLOTS else str(option)
+
+
+def _shown_options(options: list, available: list[str] | None) -> list:
+    """Choice options, less the ones naming a response that did not come."""
+    if available is None:
+        return options
+    return [o for o in options if str(o) not in workflow.SLOTS or str(o) in available]
+
+
+def _question(block: dict, key: str, available: list[str] | None = None) -> Any:
     kind, label, help_ = block["type"], _label(block), block.get("help")
+    about = available is not None
     if kind == "single_choice":
-        return st.radio(label, block["options"], index=None, key=key, help=help_)
+        return st.radio(label, _shown_options(block["options"], available), index=None, key=key,
+                        help=help_, format_func=_response_label if about else str)
     if kind == "multiple_choice":
-        return st.multiselect(label, block["options"], key=key, help=help_,
-                              max_selections=block.get("max_selected"),
-                              placeholder="Choose one or more")
+        return st.multiselect(label, _shown_options(block["options"], available), key=key,
+                              help=help_, max_selections=block.get("max_selected"),
+                              placeholder="Choose one or more",
+                              format_func=_response_label if about else str)
+    if kind == "ranking":
+        return st.multiselect(label, available, key=key, max_selections=len(available),
+                              format_func=_response_label, placeholder="Best first, then the next…",
+                              help=help_ or "Choose the responses in order, best first, until "
+                                            "all of them are ranked.")
+    if kind == "pairwise":
+        pair = block.get("pair", ["A", "B"])
+        choices = pair + ([workflow.TIE] if block.get("allow_tie", True) else [])
+        names = {pair[0]: f"Response {pair[0]} is better", pair[1]: f"Response {pair[1]} is better",
+                 workflow.TIE: "About the same"}
+        return st.radio(label, choices, index=None, horizontal=True, key=key, help=help_,
+                        format_func=names.get)
     if kind == "rating":
         labels = {int(k): v for k, v in block.get("labels", {}).items()}
         return st.radio(label, list(range(block["min"], block["max"] + 1)), index=None,

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import campaigns, catalog, io, lifecycle, workflow
+from core import campaigns, catalog, io, lifecycle, models, workflow
 from core.errors import DomainError, Invalid
 from ui import settings, state
 from ui.feedback import field_error, flash, show_error
+from ui.models import api_keys
 from ui.pickers import campaign_picker
 from ui.workflow_form import render
 
@@ -125,7 +126,9 @@ def spec_editor() -> tuple[str, dict | None]:
     text = edit.text_area("Form spec (YAML or JSON)", default, height=520, key=editor_key,
                           help="Blocks are shown in order. Display blocks: text, markdown, code, "
                                "image (`value` or an item `field`). Questions: single_choice, "
-                               "multiple_choice, free_text, rating, code_answer.")
+                               "multiple_choice, free_text, rating, code_answer, and about "
+                               "model responses: ranking, pairwise. A `model_responses` block "
+                               "asks the registered models it names.")
     with preview:
         st.caption("Live preview, drawn exactly as experts will see it")
         try:
@@ -134,9 +137,23 @@ def spec_editor() -> tuple[str, dict | None]:
             st.error(str(problem).split(":")[0] + ":", icon=":material/error:")
             st.markdown("\n".join(f"- `{f}`: {m}" for f, m in problem.problems.items()))
             return text, None
+        model_choices(parsed)
         with st.container(border=True):
             render(parsed, sample_payload(parsed), key=f"preview-{editor_key}")
     return text, parsed
+
+
+def model_choices(parsed: dict) -> None:
+    """For a form that asks models: the registered ones, and any it names that cannot be asked."""
+    if workflow.model_step(parsed) is None:
+        return
+    names = [m.name for m in models.list_models(conn)]
+    st.caption("Registered models: " + (", ".join(f"`{n}`" for n in names) if names else
+                                        "none yet") + " (see the Models page).")
+    problems = models.availability_problems(conn, parsed, api_keys(conn))
+    if problems:
+        st.warning("Experts will see this campaign as unavailable until its models can be "
+                   f"asked: {'; '.join(problems)}.", icon=":material/smart_toy:")
 
 
 def sample_payload(parsed: dict) -> dict:

@@ -5,9 +5,9 @@ import random
 import pandas as pd
 import streamlit as st
 
-from core import assign, campaigns, profile, users
+from core import assign, campaigns, profile, revolt, revolt_lobby, users
 from core.errors import DomainError
-from ui import settings, state, survey_prompt
+from ui import settings, state, survey_prompt, team
 from ui.feedback import show_error
 from ui.format import money, plural, time_left
 
@@ -54,6 +54,9 @@ if mine.empty:
     st.stop()
 
 st.subheader("Campaigns for you")
+rules = team.settings()
+lobbies = revolt_lobby.lobby_counts(conn, mine.loc[mine["kind"] == "revolt", "id"].tolist(), now,
+                                    rules)
 for row in mine.itertuples():
     with st.container(border=True):
         text, facts, go = st.columns([5, 4, 2], vertical_alignment="center")
@@ -65,17 +68,27 @@ for row in mine.itertuples():
             st.markdown(f"**Expected:** {row.expertise_level} · {row.expertise_type}")
         with facts:
             a, b = st.columns(2)
-            a.markdown(f"**{money(row.pay_per_item)}** per item  \n"
-                       f"~{row.minutes_per_item:g} min per item")
-            b.markdown(f"**{plural(int(row.items_left), 'item')}** left  \n"
-                       f"{time_left(row.expires_at, now)}")
-            st.markdown(f"You answered **{int(row.my_count)}**"
-                        + (f" of at most {int(row.per_expert_cap)}"
-                           if pd.notna(row.per_expert_cap) else ""))
+            if row.kind == "revolt":
+                waiting, left = lobbies.get(int(row.id), (0, 0))
+                a.markdown(f"Up to **{money(revolt.config(conn, int(row.id), rules).total_pay)}**"
+                           f" per session  \n~{row.minutes_per_item * rules.batch_size:g} min "
+                           "to vote")
+                b.markdown(f"**{plural(left, 'item')}** left  \n{time_left(row.expires_at, now)}")
+                st.markdown(f"**{plural(waiting, 'expert')}** in the lobby now")
+            else:
+                a.markdown(f"**{money(row.pay_per_item)}** per item  \n"
+                           f"~{row.minutes_per_item:g} min per item")
+                b.markdown(f"**{plural(int(row.items_left), 'item')}** left  \n"
+                           f"{time_left(row.expires_at, now)}")
+                st.markdown(f"You answered **{int(row.my_count)}**"
+                            + (f" of at most {int(row.per_expert_cap)}"
+                               if pd.notna(row.per_expert_cap) else ""))
         with go:
             if row.kind == "revolt":
-                st.button("Start", key=f"start-{row.id}", disabled=True, width="stretch")
-                st.caption("Team sessions open from the lobby, which is not available yet.")
+                if st.button("Preview", key=f"start-{row.id}", type="primary", width="stretch",
+                             help="See how the team session works, then join its lobby."):
+                    st.switch_page("views/lobby.py", query_params={"campaign": int(row.id)})
+                st.caption("Labeled together with other experts, in a team session.")
             elif st.button("Start", key=f"start-{row.id}", type="primary", width="stretch",
                            disabled=row.items_left == 0):
                 st.switch_page("views/label.py", query_params={"campaign": int(row.id)})

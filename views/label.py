@@ -1,19 +1,25 @@
-"""The labeling page: one reserved item drawn from the campaign's form, submit or skip."""
+"""The labeling page: one reserved item drawn from the campaign's form, submit or skip.
+
+A form with a model step asks its models from here (ui.model_step); a campaign whose models
+cannot be called is shown as unavailable, and no item of it is reserved.
+"""
 
 import random
 
 import streamlit as st
 
-from core import assign, campaigns, responses
+from core import assign, campaigns, models, responses, workflow
 from core.errors import Conflict, DomainError, Invalid
-from ui import settings, state, survey_prompt
+from ui import model_step, settings, state, survey_prompt
 from ui.feedback import flash, show_error
 from ui.format import money, time_left
+from ui.models import api_keys
 from ui.workflow_form import render
 
 conn = state.connection()
 user = state.require_user()
 now = settings.now()
+keys = api_keys(conn)
 notice = st.session_state.pop("label_notice", None)
 
 
@@ -42,7 +48,11 @@ def choose_campaign() -> None:
         st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
         st.stop()
     titles = dict(zip(mine["id"], mine["title"], strict=True))
-    picked = st.selectbox("Campaign", list(titles), format_func=titles.get, index=None,
+    unavailable = models.unavailable_campaigns(conn, list(titles), keys)
+    picked = st.selectbox("Campaign", list(titles), index=None,
+                          format_func=lambda c: titles[c] + (" (unavailable for now: its models "
+                                                             "are not set up)"
+                                                             if c in unavailable else ""),
                           placeholder="Choose a campaign to work on")
     if picked is not None:
         st.query_params["campaign"] = str(picked)
@@ -57,7 +67,11 @@ campaign_id = int(raw_id)
 
 try:
     campaign = campaigns.get(conn, campaign_id)
-    claim = assign.claim_next(conn, user, campaign_id, now, random.Random())
+    unavailable = models.unavailable_reason(conn, campaign_id, keys)
+    if unavailable:  # hand back what another page reserved here; nothing new is reserved
+        models.release_held(conn, user, campaign_id)
+    claim = None if unavailable else assign.claim_next(conn, user, campaign_id, now,
+                                                       random.Random())
 except DomainError as error:
     confirmation()
     if notice:
@@ -79,6 +93,11 @@ if notice:
 with st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
     st.markdown(campaign.guidelines or "_This campaign has no guidelines._")
 
+if claim is None:
+    st.warning(unavailable, icon=":material/cloud_off:")
+    st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
+    st.stop()
+
 assignment = claim.assignment
 if assignment is None:
     st.info(claim.reason)
@@ -90,10 +109,23 @@ st.caption(f"{why} Reserved for you for {time_left(assignment.expires_at, now)[:
            f"about {campaign.minutes_per_item:g} min · {money(campaign.pay_per_item)}.")
 
 errors_key = f"errors-{assignment.item_id}"
+if model_step.take_skip_request(assignment.item_id):
+    try:
+        models.skip_failed_item(conn, user, assignment.item_id, settings.now())
+    except DomainError as refusal:
+        show_error(refusal)
+    else:
+        st.session_state.pop(errors_key, None)
+        flash("Item given back at no cost to you; the models' failure is recorded.",
+              ":material/skip_next:")
+        st.rerun()
 spec = campaigns.spec(conn, campaign_id, assignment.spec_version)
+asks_models = workflow.model_step(spec) is not None
 with st.form(f"item-{assignment.item_id}", border=True):
     answer = render(spec, assignment.payload, key=f"item-{assignment.item_id}",
-                    errors=st.session_state.get(errors_key))
+                    errors=st.session_state.get(errors_key),
+                    model_step=model_step.ModelStep(conn, user, assignment.item_id, keys)
+                    if asks_models else None)
     submit_col, skip_col, _ = st.columns([1, 1, 5])
     submitted = submit_col.form_submit_button("Submit", type="primary", width="stretch")
     skipped = skip_col.form_submit_button("Skip", width="stretch",

@@ -1,16 +1,23 @@
-"""Watch a campaign fill: completion, pace, time per item, experts, cost, forecast, export."""
+"""Watch a campaign fill: completion, pace, time per item, experts, cost, forecast, export.
+
+A campaign whose form asks models also shows its model calls: error rate and latency by model
+and error type over time.
+"""
 
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-from core import io, monitor, quality
+from core import campaigns, io, models, monitor, quality, workflow
 from core.errors import DomainError
 from ui import charts, settings, state
 from ui.feedback import show_error
 from ui.format import money
+from ui.model_charts import show_call_analytics
+from ui.models import api_keys
 from ui.pickers import campaign_picker
+from ui.team_monitor import show_teams
 
 conn = state.connection()
 user = state.require_user()
@@ -43,6 +50,9 @@ else:
              help=f"{s.answers_needed:,} answers to go at {s.answers_per_day:,.1f} a day "
                   "(the pace of the last 7 days).")
 st.progress(s.completion, text=f"{s.completion:.0%} of items complete")
+
+if campaigns.get(conn, campaign_id).kind == "revolt":
+    show_teams(conn, user, campaign_id, now)
 
 per_day = monitor.answers_per_day(conn, campaign_id)
 left, right = st.columns(2)
@@ -96,9 +106,20 @@ else:
         "last_answer": st.column_config.DatetimeColumn("Last answer (UTC)",
                                                        format="YYYY-MM-DD HH:mm")})
 
+campaign = campaigns.get(conn, campaign_id)
+if workflow.model_step(campaigns.spec(conn, campaign_id, campaign.spec_version)) is not None:
+    st.subheader("Model calls")
+    unavailable = models.unavailable_reason(conn, campaign_id, api_keys(conn))
+    if unavailable:
+        st.warning(unavailable, icon=":material/cloud_off:")
+    show_call_analytics(conn, user, campaign_id)
+
 st.subheader("Export")
-what = st.radio("Data", ["answers", "items"], horizontal=True,
-                format_func={"answers": "Answers", "items": "Items"}.get)
+what = st.radio("Data", ["answers", "items", "revolt"] if campaigns.get(
+                    conn, campaign_id).kind == "revolt" else ["answers", "items"],
+                horizontal=True, format_func={"answers": "Answers", "items": "Items",
+                                              "revolt": "Team results"}.get,
+                help="Team results: each item's votes, explanations, concepts and final label.")
 fmt = st.radio("Format", io.EXPORT_FORMATS, horizontal=True,
                format_func={"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}.get)
 if st.button("Prepare download", icon=":material/download:"):

@@ -1,0 +1,228 @@
+"""The team-session pages under AppTest: preview, lobby, stages, survey, concept review, monitor.
+
+The pages run inside a small navigation of their own (the real views, reached through links to
+this folder), so these tests do not depend on which pages app.py registers. AppTest runs each
+fragment once per full run, which is enough to draw the polling parts; their timing is tested
+in a real browser (tests/e2e/test_revolt.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import db, revolt, revolt_lobby, users
+from tests.conftest import FAST_ROUNDS, NOW
+from ui import settings, team
+
+ROOT = Path(__file__).resolve().parent.parent
+HARNESS = """
+import streamlit as st
+from ui.feedback import show_flashes
+
+pages = [st.Page("views/home.py", title="My campaigns"),
+         st.Page("views/lobby.py", title="Team session"),
+         st.Page("views/concepts.py", title="Concept review"),
+         st.Page("views/monitor.py", title="Monitor"),
+         st.Page("views/label.py", title="Label"),
+         st.Page("views/profile.py", title="Profile"),
+         st.Page("views/design.py", title="Design")]
+show_flashes()
+st.navigation(pages).run()
+"""
+
+
+@pytest.fixture
+def harness(tmp_path, monkeypatch):
+    """A demo workspace, a database connection beside the app's, and an AppTest factory."""
+    home = tmp_path / "app"
+    home.mkdir()
+    (home / "harness.py").write_text(HARNESS)
+    for folder in ("views", "ui", "core", "data"):
+        (home / folder).symlink_to(ROOT / folder)
+    monkeypatch.setenv("QUORUM_DB", str(tmp_path / "quorum.duckdb"))
+    monkeypatch.setenv("QUORUM_BCRYPT_ROUNDS", str(FAST_ROUNDS))
+    monkeypatch.setenv("QUORUM_REVOLT_BATCH_SIZE", "2")
+    monkeypatch.delenv("QUORUM_EMPTY", raising=False)
+    first = AppTest.from_file(str(home / "harness.py"), default_timeout=30).run()
+    assert not first.exception, first.exception
+    conn = db.connect(tmp_path / "quorum.duckdb")  # the same database, in this process
+
+    def app(username: str, page: str = "views/lobby.py", **query) -> AppTest:
+        at = AppTest.from_file(str(home / "harness.py"), default_timeout=30)
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = username
+        at.query_params.update({k: str(v) for k, v in query.items()})
+        at.switch_page(page) if page != "views/home.py" else None
+        return at.run()
+
+    yield app, conn
+    conn.close()
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info",
+                                  "warning", "error", "success") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def cats_id(conn) -> int:
+    return conn.execute("SELECT id FROM campaigns WHERE kind = 'revolt'").fetchone()[0]
+
+
+def painters(conn, n: int = 2) -> list[users.User]:
+    return [users.register(conn, username=f"painter{k}", name=f"Painter {k}",
+                           email=f"painter{k}@example.com", password="correct-horse-9",
+                           expertise=[("arts", "en-US")], now=NOW, rounds=FAST_ROUNDS)
+            for k in range(n)]
+
+
+def test_the_landing_card_leads_to_the_preview_and_the_lobby(harness):
+    app, conn = harness
+    at = app("mei", "views/home.py")
+    start = next(b for b in at.button if b.label == "Preview")
+    at = start.click().run()
+    assert not at.exception
+    shown = texts(at)
+    assert "You will work with 2 other experts" in shown
+    assert "Vote: **$1.60**" in shown and "Categorize: **$0.80**" in shown
+    assert "A house cat asleep on a windowsill" in shown  # an example item
+    join = next(b for b in at.button if b.label == "Join the lobby")
+    at = join.click().run()
+    assert not at.exception
+    assert at.title[0].value == "Lobby · Is it a cat? Team labeling of ambiguous pictures"
+    assert [m.value for m in at.metric] == ["1", "0", "3"]
+    ready = next(b for b in at.button if b.label == "Ready")
+    assert ready.disabled
+
+
+def test_a_team_session_page_follows_the_stages(harness):
+    app, conn = harness
+    campaign_id = cats_id(conn)
+    mei = users.get_user(conn, "mei")
+    rules = team.settings()
+    crew = [mei, *painters(conn)]
+    for member in crew:
+        revolt_lobby.enter(conn, member, campaign_id, settings.now(), rules)
+    for member in crew:
+        lobby = revolt_lobby.set_ready(conn, member, campaign_id, settings.now(), rules)
+    team_id = lobby.team_id
+
+    at = app("mei", campaign=campaign_id)
+    assert not at.exception
+    assert "Stage 1 of 3 · Vote" in at.get("progress")[0].proto.text
+    assert "Item 1 of 2" in texts(at)
+    at.radio(key=f"vote-{revolt.session(conn, mei, team_id, rules).todo[0].item_id}:is_cat"
+             ).set_value("Yes")
+    at = at.button[0].click().run()  # the form's Submit vote
+    assert not at.exception
+    assert "Item 2 of 2" in texts(at)
+
+    items = [t.item_id for t in revolt.session(conn, mei, team_id, rules).todo]
+    revolt.vote(conn, mei, team_id, items[0], "No", settings.now(), rules)
+    at = app("mei", campaign=campaign_id)
+    assert "Waiting for your teammates" in texts(at)
+    assert [m.value for m in at.metric][-3:] == ["2 / 2", "0 / 2", "0 / 2"]
+
+    for member, labels in zip(crew[1:], (["Yes", "Yes"], ["No", "No"]), strict=True):
+        for task, label in zip(revolt.session(conn, member, team_id, rules).todo, labels,
+                               strict=True):
+            revolt.vote(conn, member, team_id, task.item_id, label, settings.now(), rules)
+    at = app("mei", campaign=campaign_id)
+    shown = texts(at)
+    assert "Stage 2 of 3 · Explain" in at.get("progress")[0].proto.text
+    assert "Your team's labels conflicted on this item." in shown
+    assert "Your label: **Yes**" in shown
+    assert "2 of 3" not in shown and "1 of 3" not in shown.replace("Stage 2 of 3", "")
+
+    conflicted = revolt.session(conn, mei, team_id, rules).todo
+    for member in crew:
+        for task in revolt.session(conn, member, team_id, rules).todo:
+            revolt.explain(conn, member, team_id, task.item_id,
+                           f"{member.username} saw something here.", settings.now(), rules)
+    revolt.categorize(conn, crew[1], team_id, conflicted[0].item_id, "Cartoon cat",
+                      settings.now(), rules)
+    at = app("mei", campaign=campaign_id)
+    shown = texts(at)
+    assert "Stage 3 of 3 · Categorize" in at.get("progress")[0].proto.text
+    assert "mei saw something here" in shown and "Teammate B" in shown
+    assert "Cartoon cat (1)" in shown
+    assert at.selectbox[0].options == ["Cartoon cat"]
+
+
+def test_finished_members_take_the_survey_and_the_dropped_see_their_pay(harness):
+    app, conn = harness
+    campaign_id = cats_id(conn)
+    rules = team.settings()
+    mei = users.get_user(conn, "mei")
+    crew = [mei, *painters(conn)]
+    for member in crew:
+        revolt_lobby.enter(conn, member, campaign_id, settings.now(), rules)
+    for member in crew:
+        team_id = revolt_lobby.set_ready(conn, member, campaign_id, settings.now(), rules).team_id
+    revolt.leave(conn, crew[2], team_id, settings.now(), rules)
+    for member in crew[:2]:
+        for task in revolt.session(conn, member, team_id, rules).todo:
+            revolt.vote(conn, member, team_id, task.item_id, "Yes", settings.now(), rules)
+    at = app("mei", campaign=campaign_id)
+    assert "Your team is done. You earned **$1.60**" in texts(at)
+    at.radio[0].set_value(4)
+    at.radio[1].set_value(5)
+    at = next(b for b in at.button if b.label == "Send").click().run()
+    assert not at.exception
+    assert conn.execute("SELECT clarity, teamwork FROM revolt_surveys").fetchall() == [(4, 5)]
+    assert "Join the lobby" in [b.label for b in at.button]  # back to the preview
+
+    conn.execute("UPDATE revolt_members SET status = 'dropped', closed_at = NULL, "
+                 "dropped_stage = 'vote' WHERE user_id = ?", [crew[1].id])
+    at = app(crew[1].username, campaign=campaign_id)
+    assert "Your team went on without you" in texts(at)
+    assert "You were paid **$1.60** for the stages you finished: Vote." in texts(at)
+
+
+def test_concept_review_maps_concepts_and_monitor_shows_teams(harness):
+    app, conn = harness
+    campaign_id = cats_id(conn)
+    rules = team.settings()
+    mei = users.get_user(conn, "mei")
+    crew = [mei, *painters(conn)]
+    for member in crew:
+        revolt_lobby.enter(conn, member, campaign_id, settings.now(), rules)
+    for member in crew:
+        team_id = revolt_lobby.set_ready(conn, member, campaign_id, settings.now(), rules).team_id
+    for member, label in zip(crew, ("Yes", "No", "No"), strict=True):
+        for task in revolt.session(conn, member, team_id, rules).todo:
+            revolt.vote(conn, member, team_id, task.item_id, label, settings.now(), rules)
+    for member in crew:
+        for task in revolt.session(conn, member, team_id, rules).todo:
+            revolt.explain(conn, member, team_id, task.item_id, "It has whiskers.",
+                           settings.now(), rules)
+    for member in crew:
+        for task in revolt.session(conn, member, team_id, rules).todo:
+            revolt.categorize(conn, member, team_id, task.item_id, "Cartoon cats",
+                              settings.now(), rules)
+
+    at = app("rita", "views/concepts.py", campaign=campaign_id)
+    assert not at.exception
+    assert "Concepts discovered by the teams" in texts(at)
+    concepts, labels = at.dataframe  # the editable concept table, then the final labels
+    assert concepts.value[["Concept", "Teams", "Items", "Label"]].values.tolist() == [
+        ["Cartoon cats", 1, 2, "— not mapped —"]]
+    assert "It has whiskers" in texts(at)
+    assert set(labels.value["label_source"]) == {"pending: concept not mapped"}
+
+    from core import revolt_review
+    rita = users.get_user(conn, "rita")
+    revolt_review.map_concept(conn, rita, campaign_id, "cartoon cat", "Yes", settings.now())
+    at = app("rita", "views/concepts.py", campaign=campaign_id)
+    assert set(at.dataframe[-1].value["final_label"]) == {"Yes"}
+    assert at.dataframe[0].value["Label"].tolist() == ["Yes"]
+
+    at = app("rita", "views/monitor.py", campaign=campaign_id)
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "Teams" in shown
+    assert [m.value for m in at.metric if m.label.startswith("Teams in")] == ["0", "0", "0", "1"]
+

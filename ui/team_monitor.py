@@ -1,0 +1,63 @@
+"""The Teams section of Monitor for a team (Revolt) campaign."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import streamlit as st
+
+from core import revolt, revolt_review
+from core.users import User
+from ui import team
+
+
+def show_teams(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int,
+               now: datetime) -> None:
+    """Teams by stage, each team's state, time per stage, dropouts and stage changes."""
+    revolt.sweep(conn, campaign_id, now, team.settings())  # end teams nobody polls any more
+    st.subheader("Teams")
+    by_stage = revolt_review.teams_by_stage(conn, user, campaign_id)
+    for column, (stage, count) in zip(st.columns(len(by_stage)), by_stage.items(), strict=True):
+        column.metric(f"Teams in {revolt.STAGE_NAMES[stage]}", count)
+    teams = revolt_review.teams(conn, user, campaign_id, now)
+    if teams.empty:
+        st.caption("No team has formed yet.")
+    else:
+        st.dataframe(teams, hide_index=True, width="stretch", column_config={
+            "team": "Team", "stage": "Stage", "size": "Size", "active": "Active",
+            "dropped": "Dropped", "left_early": "Left", "items": "Items",
+            "conflicts": "Conflicts",
+            "formed_at": st.column_config.DatetimeColumn("Formed (UTC)",
+                                                         format="YYYY-MM-DD HH:mm"),
+            "finished_at": st.column_config.DatetimeColumn("Finished (UTC)",
+                                                           format="YYYY-MM-DD HH:mm"),
+            "minutes_in_stage": st.column_config.NumberColumn("Minutes in stage",
+                                                              format="%.1f")})
+        times, gone = st.columns(2)
+        with times:
+            st.markdown("**Time per stage**")
+            st.dataframe(revolt_review.stage_times(conn, user, campaign_id, now),
+                         hide_index=True, width="stretch", column_config={
+                             "stage": "Stage", "teams_finished": "Teams through it",
+                             "teams_in_it": "Teams in it now",
+                             "median_minutes": st.column_config.NumberColumn(
+                                 "Median minutes", format="%.1f"),
+                             "longest_minutes": st.column_config.NumberColumn(
+                                 "Longest minutes", format="%.1f")})
+        with gone:
+            st.markdown("**Dropouts by stage**")
+            dropouts = revolt_review.dropouts(conn, user, campaign_id)
+            if dropouts.empty:
+                st.caption("Nobody has dropped out or left.")
+            else:
+                st.dataframe(dropouts, hide_index=True, width="stretch", column_config={
+                    "stage": "Stage", "dropped": "Stopped responding", "left_early": "Left"})
+        with st.expander("Stage changes and their reasons", icon=":material/history:"):
+            st.dataframe(revolt_review.transitions(conn, user, campaign_id), hide_index=True,
+                         width="stretch", column_config={
+                             "happened_at": st.column_config.DatetimeColumn(
+                                 "When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+                             "team": "Team", "from_stage": "From", "to_stage": "To",
+                             "reason": st.column_config.TextColumn("Reason", width="large")})
+    st.caption("The concepts teams found are reviewed on *Concept review*.")
