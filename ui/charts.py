@@ -12,7 +12,7 @@ def answers_per_day(frame: pd.DataFrame) -> alt.Chart:
     long["kind"] = long["kind"].map({"answers": "Kept", "rejected": "Rejected"})
     return alt.Chart(long).mark_bar().encode(
         x=alt.X("day:T", title="Day (UTC)", axis=alt.Axis(format="%b %d")),
-        y=alt.Y("count:Q", title="Answers", stack=True),
+        y=alt.Y("count:Q", title="Answers", stack=True, axis=alt.Axis(tickMinStep=1)),
         color=alt.Color("kind:N", title=None,
                         scale=alt.Scale(domain=["Kept", "Rejected"],
                                         range=["#3b5bdb", "#e8590c"])),

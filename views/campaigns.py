@@ -33,7 +33,7 @@ picked = st.dataframe(
         "items_complete": st.column_config.NumberColumn("Complete"),
         "progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1,
                                                     format="percent"),
-        "pay_per_item": st.column_config.NumberColumn("Pay / item", format="$%.2f"),
+        "pay_per_item": st.column_config.NumberColumn("Pay / item", format="dollar"),
         "expires_at": st.column_config.DatetimeColumn("Expires", format="YYYY-MM-DD"),
         "created_by": st.column_config.TextColumn("Owner"),
     }, on_select="rerun", selection_mode="single-row")

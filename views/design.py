@@ -200,7 +200,9 @@ count = campaigns.item_count(conn, campaign.id)
 st.markdown(f"This campaign has **{count:,}** items.")
 upload = st.file_uploader("Import items from CSV, JSON Lines or Parquet",
                           type=["csv", "jsonl", "ndjson", "json", "parquet"],
-                          disabled=read_only, key=f"{key}-upload")
+                          disabled=read_only,
+                          # a new key after each import empties the uploader
+                          key=f"{key}-upload-{st.session_state.get('imports_done', 0)}")
 if upload is not None:
     folder = Path(tempfile.gettempdir()) / "quorum-uploads"
     folder.mkdir(exist_ok=True)
@@ -234,6 +236,7 @@ if upload is not None:
                 show_error(problem)
             else:
                 path.unlink(missing_ok=True)
+                st.session_state["imports_done"] = st.session_state.get("imports_done", 0) + 1
                 flash(f"Imported {report.imported:,} items.", ":material/upload:")
                 st.rerun()
 

@@ -102,7 +102,7 @@ st.subheader("Month by month")
 st.dataframe(months, hide_index=True, width="stretch", column_config={
     "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
     "active_experts": "Active experts", "campaigns_launched": "Campaigns launched",
-    "items": "Items", "cost": st.column_config.NumberColumn("Cost", format="$%.2f"),
+    "items": "Items", "cost": st.column_config.NumberColumn("Cost", format="dollar"),
     "satisfaction": st.column_config.NumberColumn("Satisfaction", format="%.2f"),
     "survey_responses": "Survey answers",
     "satisfaction_change": st.column_config.NumberColumn("Change", format="%+.2f")})
@@ -113,6 +113,6 @@ top = impact.top_campaigns(conn, user, start, end)
 st.dataframe(top, hide_index=True, width="stretch", column_config={
     "campaign": st.column_config.TextColumn("Campaign", width="large"),
     "skill": "Skill", "language": "Language", "status": "Status", "items": "Items",
-    "experts": "Experts", "cost": st.column_config.NumberColumn("Cost", format="$%.2f"),
-    "cost_per_item": st.column_config.NumberColumn("Cost per item", format="$%.2f")})
+    "experts": "Experts", "cost": st.column_config.NumberColumn("Cost", format="dollar"),
+    "cost_per_item": st.column_config.NumberColumn("Cost per item", format="dollar")})
 download(top, "top campaigns")

@@ -13,7 +13,7 @@ from core import campaigns, io, models, monitor, quality, workflow
 from core.errors import DomainError
 from ui import charts, settings, state
 from ui.feedback import show_error
-from ui.format import money
+from ui.format import money, plural
 from ui.model_charts import show_call_analytics
 from ui.models import api_keys
 from ui.pickers import campaign_picker
@@ -100,7 +100,7 @@ if experts.empty:
 else:
     st.dataframe(experts, hide_index=True, width="stretch", column_config={
         "median_minutes": st.column_config.NumberColumn("Median minutes", format="%.1f"),
-        "earned": st.column_config.NumberColumn("Earned", format="$%.2f"),
+        "earned": st.column_config.NumberColumn("Earned", format="dollar"),
         "quality": st.column_config.ProgressColumn("Quality", min_value=0, max_value=1,
                                                    format="percent"),
         "last_answer": st.column_config.DatetimeColumn("Last answer (UTC)",
@@ -129,6 +129,8 @@ if st.button("Prepare download", icon=":material/download:"):
     except DomainError as error:
         show_error(error)
     else:
-        st.download_button(f"Download {rows:,} {what} ({fmt})", path.read_bytes(),
+        noun = {"answers": "answer", "items": "item", "revolt": "team result row"}[what]
+        st.download_button(f"Download {plural(rows, noun)} ({fmt})",
+                           path.read_bytes(),
                            file_name=path.name, type="primary", icon=":material/download:")
         path.unlink()

@@ -54,8 +54,8 @@ if user.has("expert"):
     columns = {
         "title": st.column_config.TextColumn("Campaign", width="large"),
         "answers": st.column_config.NumberColumn("Your answers"),
-        "earned": st.column_config.NumberColumn("Earned", format="$%.2f"),
-        "reward": st.column_config.NumberColumn("Reward won", format="$%.2f"),
+        "earned": st.column_config.NumberColumn("Earned", format="dollar"),
+        "reward": st.column_config.NumberColumn("Reward won", format="dollar"),
         "expires_at": st.column_config.DatetimeColumn("Ends", format="YYYY-MM-DD"),
         "status": st.column_config.TextColumn("Status"),
     }
@@ -87,7 +87,7 @@ if user.has("expert"):
     else:
         st.dataframe(ledger, hide_index=True, width="stretch", column_config={
             "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
-            "kind": "Kind", "amount": st.column_config.NumberColumn("Amount", format="$%.2f"),
+            "kind": "Kind", "amount": st.column_config.NumberColumn("Amount", format="dollar"),
             "campaign": "Campaign", "note": "Note"})
 
     st.subheader("Past challenges")
@@ -97,7 +97,7 @@ if user.has("expert"):
                    "experts when they close.")
     else:
         st.dataframe(won, hide_index=True, width="stretch", column_config={
-            "reward": st.column_config.NumberColumn("Reward", format="$%.2f"),
+            "reward": st.column_config.NumberColumn("Reward", format="dollar"),
             "created_at": st.column_config.DatetimeColumn("Won (UTC)", format="YYYY-MM-DD")})
 
     st.subheader("Leaderboard")

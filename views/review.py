@@ -9,6 +9,7 @@ from core import monitor, review
 from core.errors import DomainError
 from ui import settings, state
 from ui.feedback import flash, show_error
+from ui.format import plural
 from ui.pickers import campaign_picker
 
 conn = state.connection()
@@ -41,7 +42,8 @@ if answers.empty:
     st.info("No answers match these filters.")
     st.stop()
 
-st.caption(f"{len(answers):,} answers, newest first (at most 500). Select one to review it.")
+st.caption(f"{plural(len(answers), 'answer')}, newest first (at most 500). "
+           "Select one to review it.")
 picked = st.dataframe(
     answers[["response_id", "item_id", "external_id", "expert", "status", "submitted_at",
              "duration_s", "answer"]],
