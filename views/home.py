@@ -5,11 +5,12 @@ import random
 import pandas as pd
 import streamlit as st
 
-from core import assign, campaigns, profile, revolt, revolt_lobby, users
+from core import assign, campaigns, models, profile, revolt, revolt_lobby, users
 from core.errors import DomainError
 from ui import settings, state, survey_prompt, team
 from ui.feedback import show_error
 from ui.format import money, plural, time_left
+from ui.models import api_keys
 
 conn = state.connection()
 user = state.require_user()
@@ -54,6 +55,7 @@ if mine.empty:
     st.stop()
 
 st.subheader("Campaigns for you")
+keys = api_keys(conn)
 rules = team.settings()
 lobbies = revolt_lobby.lobby_counts(conn, mine.loc[mine["kind"] == "revolt", "id"].tolist(), now,
                                     rules)
@@ -89,6 +91,10 @@ for row in mine.itertuples():
                              help="See how the team session works, then join its lobby."):
                     st.switch_page("views/lobby.py", query_params={"campaign": int(row.id)})
                 st.caption("Labeled together with other experts, in a team session.")
+            elif (unavailable := models.unavailable_reason(conn, int(row.id), keys)):
+                st.button("Start", key=f"start-{row.id}", disabled=True, width="stretch")
+                st.caption("Unavailable for now: its language models are not set up yet.",
+                           help=unavailable)
             elif st.button("Start", key=f"start-{row.id}", type="primary", width="stretch",
                            disabled=row.items_left == 0):
                 st.switch_page("views/label.py", query_params={"campaign": int(row.id)})
