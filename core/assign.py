@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -169,11 +170,15 @@ def skip(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, now: datetim
 
 
 def claim_best(conn: duckdb.DuckDBPyConnection, user: User, now: datetime,
-               rng: random.Random | None = None) -> Claim:
-    """Reserve the next item across the expert's campaigns: the soonest to expire first."""
+               rng: random.Random | None = None, exclude: Iterable[int] = ()) -> Claim:
+    """Reserve the next item across the expert's campaigns: the soonest to expire first.
+
+    `exclude` names campaigns that cannot be worked on now (e.g. their models are not set up).
+    """
     open_campaigns = campaigns.for_expert(conn, user, now)
     standard = open_campaigns[(open_campaigns["kind"] == "standard")
-                              & (open_campaigns["items_left"] > 0)]
+                              & (open_campaigns["items_left"] > 0)
+                              & ~open_campaigns["id"].isin(list(exclude))]
     for campaign_id, title in standard[["id", "title"]].itertuples(index=False):
         claim = claim_next(conn, user, int(campaign_id), now, rng)
         if claim.assignment:

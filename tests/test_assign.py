@@ -265,3 +265,10 @@ def test_team_campaigns_hand_out_no_single_items(conn, make_user, make_campaign,
     campaign = make_campaign(kind="revolt")
     with pytest.raises(Conflict, match="team task"):
         assign.claim_next(conn, make_user("ada"), campaign.id, now)
+
+
+def test_next_best_task_skips_excluded_campaigns(conn, make_user, make_campaign, now):
+    sooner = make_campaign(title="Sooner", expires_at=now + timedelta(days=2))
+    later = make_campaign(title="Later", expires_at=now + timedelta(days=9))
+    best = assign.claim_best(conn, make_user("ada"), now, exclude=[sooner.id])
+    assert best.assignment.campaign_id == later.id

@@ -32,7 +32,9 @@ right.metric("Open campaigns for you", len(mine))
 if action.button("Next best task", type="primary", icon=":material/bolt:",
                  disabled=mine.empty, help="Start the most urgent item across your campaigns."):
     try:
-        claim = assign.claim_best(conn, user, now, random.Random())
+        keys = api_keys(conn)
+        unavailable = [int(c) for c in mine["id"] if models.unavailable_reason(conn, int(c), keys)]
+        claim = assign.claim_best(conn, user, now, random.Random(), exclude=unavailable)
     except DomainError as error:
         show_error(error)
     else:
