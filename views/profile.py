@@ -39,7 +39,8 @@ if user.has("expert"):
     with st.form("add-expertise", border=True):
         skill_col, language_col, add_col = st.columns([3, 3, 1], vertical_alignment="bottom")
         skill = skill_col.selectbox("Skill", list(skills), format_func=skills.get)
-        language = language_col.selectbox("Language", list(languages),
+        tags = list(languages)
+        language = language_col.selectbox("Language", tags, index=tags.index("en-US"),
                                           format_func=lambda t: f"{languages[t]} ({t})")
         if add_col.form_submit_button("Add", type="primary"):
             try:
