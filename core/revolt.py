@@ -311,8 +311,16 @@ def advance_in(cur: duckdb.DuckDBPyConnection, team_id: int, now: datetime,
         cur.execute("INSERT INTO revolt_events VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [team_id, swapped[0], campaign_id, stage, to_stage, reason, now])
         moves.append(Transition(team_id, swapped[0], stage, to_stage, reason))
+        if to_stage == "done":
+            _release_unvoted(cur, team_id)
         stage, version = to_stage, swapped[0]
     return moves
+
+
+def _release_unvoted(cur: duckdb.DuckDBPyConnection, team_id: int) -> None:
+    """Give back to the pool the items of an ended team that nobody voted on."""
+    cur.execute("DELETE FROM revolt_batch WHERE team_id = ? AND item_id NOT IN "
+                "(SELECT item_id FROM revolt_votes WHERE team_id = ?)", [team_id, team_id])
 
 
 def sweep(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime,

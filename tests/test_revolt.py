@@ -538,3 +538,14 @@ def test_settings_are_checked():
     ("glass", "glass"), ("Lynx", "lynx"), ("cat", "cat"), ("Ｃａｔｓ", "cat"), ("?!", "")])
 def test_concept_names_are_normalized(name, key):
     assert revolt.concept_key(name) == key
+
+
+def test_items_nobody_voted_on_go_back_to_the_pool_when_a_team_ends(conn, cats, trio, clock):
+    ann, bob, cyd = trio
+    team_id = form_team(conn, trio, cats.id, clock)
+    items = batch(conn, team_id)
+    revolt.vote(conn, ann, team_id, items[0], "Yes", clock.tick(), SETTINGS)
+    for user in trio:
+        revolt.leave(conn, user, team_id, clock.tick(), SETTINGS)
+    assert stage(conn, team_id) == "done"
+    assert batch(conn, team_id) == [items[0]]  # the voted item keeps its judgment
