@@ -14,6 +14,8 @@ from typing import TypeVar
 import duckdb
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The connection type, named here so callers outside core need not import duckdb.
+Connection = duckdb.DuckDBPyConnection
 T = TypeVar("T")
 
 # DuckDB has no SELECT … FOR UPDATE; serializing this process's writers avoids wasted retries,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import altair as alt
-import duckdb
 import pandas as pd
 import streamlit as st
 
 from core import models
+from core.db import Connection
 from core.users import User
 
 
@@ -51,7 +51,7 @@ def failures_by_type(frame: pd.DataFrame) -> alt.Chart:
     ).properties(height=max(80, 40 * frame["model"].nunique()))
 
 
-def show_call_analytics(conn: duckdb.DuckDBPyConnection, user: User,
+def show_call_analytics(conn: Connection, user: User,
                         campaign_id: int | None = None) -> None:
     """Every recorded model call the user may see, summed up per model, over time and by error."""
     summary = models.call_summary(conn, user, campaign_id)

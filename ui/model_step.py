@@ -8,10 +8,10 @@ run, so a rerun or a reload loses nothing.
 
 from __future__ import annotations
 
-import duckdb
 import streamlit as st
 
 from core import models, workflow
+from core.db import Connection
 from core.errors import DomainError
 from core.users import User
 from ui import settings
@@ -38,7 +38,7 @@ def take_skip_request(item_id: int) -> bool:
 class ModelStep:
     """Draws the model step of one item for one expert; call it as the renderer's model_step."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, user: User, item_id: int,
+    def __init__(self, conn: Connection, user: User, item_id: int,
                  keys: dict[str, str]):
         self.conn, self.user, self.item_id, self.keys = conn, user, item_id, keys
         self.state = models.state(conn, user, item_id)

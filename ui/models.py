@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 import time
 
-import duckdb
 import httpx
 import streamlit as st
 
 from core import models
+from core.db import Connection
 
 clock = time.perf_counter  # the monotonic clock core times calls with
 
 
-def api_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def api_keys(conn: Connection) -> dict[str, str]:
     """The registered models' API keys, read from this server's environment (never stored)."""
     names = {m.api_key_env for m in models.list_models(conn) if m.api_key_env}
     return {name: os.environ[name] for name in names if os.environ.get(name)}

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import duckdb
 import streamlit as st
 
 from core import db, users, workspace
+from core.db import Connection
 from core.errors import NotFound
 from ui import settings
 
 
 @st.cache_resource(show_spinner=False)
-def _connect(path: str, demo: bool, rounds: int) -> duckdb.DuckDBPyConnection:
+def _connect(path: str, demo: bool, rounds: int) -> Connection:
     conn = db.connect(path)
     workspace.ensure(conn, settings.now(), demo=demo, rounds=rounds)
     return conn
 
 
-def connection() -> duckdb.DuckDBPyConnection:
+def connection() -> Connection:
     """The one connection of this process (pages take a cursor per call through core)."""
     s = settings.load()
     return _connect(str(s.db_path), s.demo, s.bcrypt_rounds)

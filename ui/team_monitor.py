@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
 import streamlit as st
 
 from core import revolt, revolt_review
+from core.db import Connection
 from core.users import User
 from ui import team
 
 
-def show_teams(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int,
+def show_teams(conn: Connection, user: User, campaign_id: int,
                now: datetime) -> None:
     """Teams by stage, each team's state, time per stage, dropouts and stage changes."""
     revolt.sweep(conn, campaign_id, now, team.settings())  # end teams nobody polls any more
