@@ -51,7 +51,8 @@ else:
                   "(the pace of the last 7 days).")
 st.progress(s.completion, text=f"{s.completion:.0%} of items complete")
 
-if campaigns.get(conn, campaign_id).kind == "revolt":
+campaign = campaigns.get(conn, campaign_id)
+if campaign.kind == "revolt":
     show_teams(conn, user, campaign_id, now)
 
 per_day = monitor.answers_per_day(conn, campaign_id)
@@ -106,7 +107,6 @@ else:
         "last_answer": st.column_config.DatetimeColumn("Last answer (UTC)",
                                                        format="YYYY-MM-DD HH:mm")})
 
-campaign = campaigns.get(conn, campaign_id)
 if workflow.model_step(campaigns.spec(conn, campaign_id, campaign.spec_version)) is not None:
     st.subheader("Model calls")
     unavailable = models.unavailable_reason(conn, campaign_id, api_keys(conn))
@@ -115,8 +115,8 @@ if workflow.model_step(campaigns.spec(conn, campaign_id, campaign.spec_version))
     show_call_analytics(conn, user, campaign_id)
 
 st.subheader("Export")
-what = st.radio("Data", ["answers", "items", "revolt"] if campaigns.get(
-                    conn, campaign_id).kind == "revolt" else ["answers", "items"],
+what = st.radio("Data", ["answers", "items", "revolt"] if campaign.kind == "revolt"
+                else ["answers", "items"],
                 horizontal=True, format_func={"answers": "Answers", "items": "Items",
                                               "revolt": "Team results"}.get,
                 help="Team results: each item's votes, explanations, concepts and final label.")
