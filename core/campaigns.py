@@ -8,12 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import duckdb
 import pandas as pd
 import yaml
 
 from core import workflow
-from core.db import reading, writing
+from core.db import Connection, Cursor, frame_table, reading, writing
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.users import User, expertise_problem, require_role
 
@@ -68,13 +67,13 @@ class Campaign:
 _COLUMNS = ", ".join(f.name for f in fields(Campaign))
 
 
-def get(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> Campaign:
+def get(conn: Connection, campaign_id: int) -> Campaign:
     """The campaign with this id; NotFound otherwise."""
     with reading(conn) as cur:
         return fetch(cur, campaign_id)
 
 
-def fetch(cur: duckdb.DuckDBPyConnection, campaign_id: int) -> Campaign:
+def fetch(cur: Cursor, campaign_id: int) -> Campaign:
     """The campaign with this id read through an open cursor (inside a transaction)."""
     row = cur.execute(f"SELECT {_COLUMNS} FROM campaigns WHERE id = ?", [campaign_id]).fetchone()
     if row is None:
@@ -82,13 +81,13 @@ def fetch(cur: duckdb.DuckDBPyConnection, campaign_id: int) -> Campaign:
     return Campaign(*row)
 
 
-def spec(conn: duckdb.DuckDBPyConnection, campaign_id: int, version: int) -> dict[str, Any]:
+def spec(conn: Connection, campaign_id: int, version: int) -> dict[str, Any]:
     """The workflow spec of a campaign at a version."""
     with reading(conn) as cur:
         return spec_of(cur, campaign_id, version)
 
 
-def spec_of(cur: duckdb.DuckDBPyConnection, campaign_id: int, version: int) -> dict[str, Any]:
+def spec_of(cur: Cursor, campaign_id: int, version: int) -> dict[str, Any]:
     """The workflow spec of a campaign at a version, read through an open cursor."""
     row = cur.execute("SELECT spec FROM campaign_specs WHERE campaign_id = ? AND version = ?",
                       [campaign_id, version]).fetchone()
@@ -97,7 +96,7 @@ def spec_of(cur: duckdb.DuckDBPyConnection, campaign_id: int, version: int) -> d
     return json.loads(row[0])
 
 
-def create(conn: duckdb.DuckDBPyConnection, actor: User, *, spec_text: str, now: datetime,
+def create(conn: Connection, actor: User, *, spec_text: str, now: datetime,
            status: str = "draft", **settings: Any) -> Campaign:
     """Create a campaign from its settings and workflow spec (requesters and admins)."""
     require_role(actor, "requester", "admin")
@@ -106,7 +105,7 @@ def create(conn: duckdb.DuckDBPyConnection, actor: User, *, spec_text: str, now:
     if status not in STATUSES:
         raise Invalid(f"Unknown status {status!r}.")
 
-    def work(cur: duckdb.DuckDBPyConnection) -> int:
+    def work(cur: Cursor) -> int:
         names = list(values)
         campaign_id = cur.execute(
             f"INSERT INTO campaigns ({', '.join(names)}, status, spec_version, created_by,"
@@ -125,7 +124,7 @@ _SETTINGS = ("title", "description", "guidelines", "skill", "language", "kind",
              "gold_rate", "bonus_min_quality", "bonus_per_item", "challenge_rewards")
 
 
-def _checked_settings(conn: duckdb.DuckDBPyConnection, settings: dict) -> dict[str, Any]:
+def _checked_settings(conn: Connection, settings: dict) -> dict[str, Any]:
     unknown = set(settings) - set(_SETTINGS)
     if unknown:
         raise Invalid(f"Unknown campaign setting(s): {', '.join(sorted(unknown))}.")
@@ -177,7 +176,7 @@ def require_owner(actor: User, campaign: Campaign) -> None:
         raise Forbidden("Only the campaign's owner or an administrator can change it.")
 
 
-def update(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, *, spec_text: str,
+def update(conn: Connection, actor: User, campaign_id: int, *, spec_text: str,
            now: datetime, **settings: Any) -> Campaign:
     """Save new settings and spec; a changed spec that has answers becomes a new version."""
     campaign = get(conn, campaign_id)
@@ -191,7 +190,7 @@ def update(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, *, sp
         raise Invalid("The kind of a published campaign cannot change.",
                       {"kind": "Keep the kind it was published with."})
 
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         current = cur.execute(
             "SELECT spec FROM campaign_specs WHERE campaign_id = ? AND version = ?",
             [campaign_id, campaign.spec_version]).fetchone()[0]
@@ -216,7 +215,7 @@ def update(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, *, sp
     return get(conn, campaign_id)
 
 
-def spec_versions(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> pd.DataFrame:
+def spec_versions(conn: Connection, campaign_id: int) -> pd.DataFrame:
     """Every spec version of a campaign with when, by whom, and how many answers use it."""
     with reading(conn) as cur:
         return cur.execute(
@@ -227,14 +226,14 @@ def spec_versions(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> pd.DataF
             "WHERE s.campaign_id = ? ORDER BY s.version DESC", [campaign_id]).df()
 
 
-def item_count(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> int:
+def item_count(conn: Connection, campaign_id: int) -> int:
     """How many items the campaign has."""
     with reading(conn) as cur:
         return cur.execute("SELECT count(*) FROM items WHERE campaign_id = ?",
                            [campaign_id]).fetchone()[0]
 
 
-def first_item_payload(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> dict | None:
+def first_item_payload(conn: Connection, campaign_id: int) -> dict | None:
     """The payload of the campaign's first item, for previews."""
     with reading(conn) as cur:
         row = cur.execute("SELECT payload FROM items WHERE campaign_id = ? ORDER BY id LIMIT 1",
@@ -242,7 +241,7 @@ def first_item_payload(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> dic
     return json.loads(row[0]) if row else None
 
 
-def spec_text(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> str:
+def spec_text(conn: Connection, campaign_id: int) -> str:
     """The current spec as YAML, for editing."""
     campaign = get(conn, campaign_id)
     return yaml.safe_dump(spec(conn, campaign_id, campaign.spec_version), sort_keys=False,
@@ -258,10 +257,12 @@ def _money(value: Any) -> Decimal | None:
     return amount if amount >= 0 else None
 
 
-def add_items(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
+def add_items(conn: Connection, actor: User, campaign_id: int,
               items: pd.DataFrame, now: datetime) -> int:
     """Append items (columns: payload as dicts, optional external_id, gold); return the count."""
     require_owner(actor, get(conn, campaign_id))
+    if items.empty:
+        return 0
     frame = pd.DataFrame({
         "campaign_id": campaign_id,
         "external_id": items.get("external_id", pd.Series([None] * len(items))).astype(object),
@@ -271,18 +272,17 @@ def add_items(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
         "created_at": now,
     })
 
-    def work(cur: duckdb.DuckDBPyConnection) -> int:
-        cur.register("new_items", frame)
-        cur.execute("INSERT INTO items (campaign_id, external_id, payload, gold, created_at) "
-                    "SELECT campaign_id, external_id, payload::JSON, gold::JSON, created_at "
-                    "FROM new_items")
-        cur.unregister("new_items")
+    def work(cur: Cursor) -> int:
+        with frame_table(cur, "new_items", frame):
+            cur.execute("INSERT INTO items (campaign_id, external_id, payload, gold, created_at) "
+                        "SELECT campaign_id, external_id, payload::JSON, gold::JSON, created_at "
+                        "FROM new_items")
         return len(frame)
 
     return writing(conn, work)
 
 
-def for_expert(conn: duckdb.DuckDBPyConnection, user: User, now: datetime) -> pd.DataFrame:
+def for_expert(conn: Connection, user: User, now: datetime) -> pd.DataFrame:
     """Live, open campaigns matching the expert's skills and languages, with their counts."""
     with reading(conn) as cur:
         return cur.execute(
@@ -317,7 +317,7 @@ def for_expert(conn: duckdb.DuckDBPyConnection, user: User, now: datetime) -> pd
             """, {"user": user.id, "now": now}).df()
 
 
-def overview(conn: duckdb.DuckDBPyConnection, actor: User) -> pd.DataFrame:
+def overview(conn: Connection, actor: User) -> pd.DataFrame:
     """Every campaign with progress: a requester's own, or all for an admin."""
     require_role(actor, "requester", "admin")
     only_mine = not actor.has("admin")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 
-from core.db import reading
+from core.db import Connection, Cursor, frame_table, reading
 
 SKILLS = [
     ("coding", "Coding", "Writing, reviewing and explaining software"),
@@ -34,27 +33,24 @@ LANGUAGES = [
 ]
 
 
-def install(cur: duckdb.DuckDBPyConnection) -> None:
+def install(cur: Cursor) -> None:
     """Insert the built-in skills and languages that are missing (inside a write transaction)."""
     skills = pd.DataFrame(SKILLS, columns=["code", "name", "description"])
     languages = pd.DataFrame(LANGUAGES, columns=["tag", "name"])
-    cur.register("skills_df", skills)
-    cur.register("languages_df", languages)
-    cur.execute("INSERT INTO skills SELECT * FROM skills_df "
-                "WHERE code NOT IN (SELECT code FROM skills)")
-    cur.execute("INSERT INTO languages SELECT * FROM languages_df "
-                "WHERE tag NOT IN (SELECT tag FROM languages)")
-    cur.unregister("skills_df")
-    cur.unregister("languages_df")
+    with frame_table(cur, "skills_df", skills), frame_table(cur, "languages_df", languages):
+        cur.execute("INSERT INTO skills SELECT * FROM skills_df "
+                    "WHERE code NOT IN (SELECT code FROM skills)")
+        cur.execute("INSERT INTO languages SELECT * FROM languages_df "
+                    "WHERE tag NOT IN (SELECT tag FROM languages)")
 
 
-def skills(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def skills(conn: Connection) -> dict[str, str]:
     """Skill code → display name, in catalog order."""
     with reading(conn) as cur:
         return dict(cur.execute("SELECT code, name FROM skills ORDER BY name").fetchall())
 
 
-def languages(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def languages(conn: Connection) -> dict[str, str]:
     """BCP 47 tag → display name."""
     with reading(conn) as cur:
         return dict(cur.execute("SELECT tag, name FROM languages ORDER BY name").fetchall())

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-import duckdb
 import pandas as pd
 
-from core.db import reading
+from core.db import Connection, reading
 from core.users import User, require_role
 
 
@@ -34,7 +33,7 @@ def _range(start: date, end: date) -> dict:
     return {"start": start, "end": end}
 
 
-def totals(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date,
+def totals(conn: Connection, actor: User, start: date, end: date,
            vendor_price: Decimal) -> Totals:
     """The headline numbers over the range; the saving is against buying items from a vendor."""
     require_role(actor, "admin")
@@ -61,7 +60,7 @@ def totals(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date,
                   None if score is None else float(score), surveys)
 
 
-def signups(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date
+def signups(conn: Connection, actor: User, start: date, end: date
             ) -> pd.DataFrame:
     """Sign-ups per day and the running total of accounts (counting those before the range)."""
     require_role(actor, "admin")
@@ -69,13 +68,14 @@ def signups(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date
         return cur.execute(
             """
             WITH days AS (SELECT created_at::DATE AS day, count(*) AS signups FROM users
-                          WHERE created_at < $end GROUP BY ALL)
-            SELECT day, signups, sum(signups) OVER (ORDER BY day) AS accounts
-            FROM days QUALIFY day >= $start ORDER BY day
+                          WHERE created_at < $end GROUP BY 1),
+            running AS (SELECT day, signups, sum(signups) OVER (ORDER BY day) AS accounts
+                        FROM days)
+            SELECT * FROM running WHERE day >= $start ORDER BY day
             """, _range(start, end)).df()
 
 
-def monthly(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date
+def monthly(conn: Connection, actor: User, start: date, end: date
             ) -> pd.DataFrame:
     """Per calendar month: active experts, campaigns launched, items, cost, satisfaction.
 
@@ -87,8 +87,10 @@ def monthly(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date
         return cur.execute(
             """
             WITH months AS (
-                SELECT unnest(generate_series(date_trunc('month', $start::DATE),
-                                              ($end::DATE - 1), INTERVAL 1 MONTH))::DATE AS month
+                SELECT first_day::DATE AS month
+                FROM generate_series(date_trunc('month', $start::TIMESTAMP),
+                                     ($end::DATE - 1)::TIMESTAMP, INTERVAL '1 month')
+                     AS series (first_day)
             ), work AS (
                 SELECT date_trunc('month', submitted_at)::DATE AS month,
                        count(DISTINCT user_id) AS active_experts,
@@ -103,22 +105,25 @@ def monthly(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date
                 FROM pay_ledger WHERE created_at >= $start AND created_at < $end GROUP BY 1
             ), happy AS (
                 SELECT date_trunc('month', answered_at)::DATE AS month,
-                       avg(score) AS satisfaction, count(*) AS survey_responses
+                       avg(score)::DOUBLE AS satisfaction, count(*) AS survey_responses
                 FROM surveys WHERE answered_at >= $start AND answered_at < $end GROUP BY 1
+            ), happy_change AS (  -- the change from the previous month that had responses
+                SELECT *, satisfaction - lag(satisfaction) OVER (ORDER BY month)
+                       AS satisfaction_change
+                FROM happy
             )
             SELECT m.month, coalesce(w.active_experts, 0) AS active_experts,
                    coalesce(l.campaigns, 0) AS campaigns_launched,
                    coalesce(w.items, 0) AS items, coalesce(s.cost, 0)::DOUBLE AS cost,
                    h.satisfaction, coalesce(h.survey_responses, 0) AS survey_responses,
-                   h.satisfaction - lag(h.satisfaction IGNORE NULLS) OVER (ORDER BY m.month)
-                       AS satisfaction_change
+                   h.satisfaction_change
             FROM months m LEFT JOIN work w USING (month) LEFT JOIN launched l USING (month)
-            LEFT JOIN spend s USING (month) LEFT JOIN happy h USING (month)
+            LEFT JOIN spend s USING (month) LEFT JOIN happy_change h USING (month)
             ORDER BY m.month
             """, _range(start, end)).df()
 
 
-def items_by_skill(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date
+def items_by_skill(conn: Connection, actor: User, start: date, end: date
                    ) -> pd.DataFrame:
     """Items collected per skill area per day, with each skill's running total."""
     require_role(actor, "admin")
@@ -131,7 +136,7 @@ def items_by_skill(conn: duckdb.DuckDBPyConnection, actor: User, start: date, en
                 JOIN skills s ON s.code = c.skill
                 WHERE r.status <> 'rejected' AND r.submitted_at >= $start
                   AND r.submitted_at < $end
-                GROUP BY ALL
+                GROUP BY 1, 2
             )
             SELECT day, skill, items,
                    sum(items) OVER (PARTITION BY skill ORDER BY day) AS cumulative
@@ -139,7 +144,7 @@ def items_by_skill(conn: duckdb.DuckDBPyConnection, actor: User, start: date, en
             """, _range(start, end)).df()
 
 
-def top_campaigns(conn: duckdb.DuckDBPyConnection, actor: User, start: date, end: date,
+def top_campaigns(conn: Connection, actor: User, start: date, end: date,
                   limit: int = 10) -> pd.DataFrame:
     """The campaigns that collected the most items in the range, with their cost."""
     require_role(actor, "admin")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import duckdb
 import pandas as pd
 
-from core.db import reading
+from core.db import Connection, reading
 from core.errors import Invalid
 from core.users import User
 
@@ -22,18 +21,19 @@ STANDINGS_SQL = """
         SELECT r.user_id, r.campaign_id, count(*) AS answers
         FROM responses r
         WHERE (r.status = 'accepted' OR (r.status = 'submitted' AND NOT r.too_fast))
-          AND ($since IS NULL OR r.submitted_at >= $since)
-          AND ($campaign IS NULL OR r.campaign_id = $campaign)
+          AND ($since::TIMESTAMP IS NULL OR r.submitted_at >= $since)
+          AND ($campaign::INTEGER IS NULL OR r.campaign_id = $campaign)
         GROUP BY r.user_id, r.campaign_id
     ), points AS (
         SELECT c.user_id, sum(c.answers * coalesce(q.score, 1.0)) AS points,
                sum(c.answers) AS answers
         FROM counted c
-        JOIN campaigns k ON k.id = c.campaign_id AND ($skill IS NULL OR k.skill = $skill)
+        JOIN campaigns k ON k.id = c.campaign_id
+                         AND ($skill::VARCHAR IS NULL OR k.skill = $skill)
         LEFT JOIN expert_quality q ON q.campaign_id = c.campaign_id AND q.user_id = c.user_id
         GROUP BY c.user_id
     )
-    SELECT rank() OVER (ORDER BY round(points, 6) DESC) AS rank, user_id, points, answers
+    SELECT rank() OVER (ORDER BY points::DECIMAL(18, 6) DESC) AS rank, user_id, points, answers
     FROM points
 """
 
@@ -46,7 +46,7 @@ class Board:
     experts: int
 
 
-def standings(conn: duckdb.DuckDBPyConnection, *, scope: str = "overall",
+def standings(conn: Connection, *, scope: str = "overall",
               key: str | int | None = None, period: str = "all",
               now: datetime) -> pd.DataFrame:
     """Every expert with points in the scope and period, ranked (ties share a rank)."""
@@ -55,7 +55,7 @@ def standings(conn: duckdb.DuckDBPyConnection, *, scope: str = "overall",
         return cur.execute(STANDINGS_SQL + " ORDER BY rank, user_id", params).df()
 
 
-def board(conn: duckdb.DuckDBPyConnection, viewer: User, *, scope: str = "overall",
+def board(conn: Connection, viewer: User, *, scope: str = "overall",
           key: str | int | None = None, period: str = "all", now: datetime,
           top: int = 20) -> Board:
     """The top `top` experts by name (anonymous if they opted out) and the viewer's rank."""

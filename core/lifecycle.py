@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
 import pandas as pd
 
 from core import campaigns, pay, quality
-from core.db import reading, writing
+from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict
 from core.users import User
 
@@ -25,7 +24,7 @@ def allowed_moves(status: str) -> list[str]:
     return [to for to, (sources, _) in MOVES.items() if status in sources]
 
 
-def move(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, to_status: str,
+def move(conn: Connection, actor: User, campaign_id: int, to_status: str,
          now: datetime, note: str = "") -> campaigns.Campaign:
     """Move a campaign to a new status (owner or admin), recording who did it and when.
 
@@ -36,7 +35,7 @@ def move(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, to_stat
         campaigns.require_owner(actor, campaigns.get(conn, campaign_id))
         quality.refresh(conn, campaign_id, now)
 
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         campaign = campaigns.fetch(cur, campaign_id)
         campaigns.require_owner(actor, campaign)
         if to_status not in allowed_moves(campaign.status):
@@ -54,7 +53,7 @@ def move(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, to_stat
     return campaigns.get(conn, campaign_id)
 
 
-def _check_publishable(cur: duckdb.DuckDBPyConnection, campaign: campaigns.Campaign,
+def _check_publishable(cur: Cursor, campaign: campaigns.Campaign,
                        now: datetime) -> None:
     if campaign.expires_at <= now:
         raise Conflict(f"The campaign expired on {campaign.expires_at:%Y-%m-%d %H:%M} UTC; move "
@@ -65,7 +64,7 @@ def _check_publishable(cur: duckdb.DuckDBPyConnection, campaign: campaigns.Campa
         raise Conflict("The campaign has no items yet; import some before publishing.")
 
 
-def history(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> pd.DataFrame:
+def history(conn: Connection, campaign_id: int) -> pd.DataFrame:
     """The campaign's status changes, newest first."""
     with reading(conn) as cur:
         return cur.execute(

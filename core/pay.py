@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
 import pandas as pd
 
 from core import campaigns, leaderboard
-from core.db import reading
+from core.db import Connection, Cursor, reading
 from core.users import User
 
 
-def history(conn: duckdb.DuckDBPyConnection, user: User, limit: int = 500) -> pd.DataFrame:
+def history(conn: Connection, user: User, limit: int = 500) -> pd.DataFrame:
     """The expert's ledger rows, newest first."""
     with reading(conn) as cur:
         return cur.execute(
@@ -22,7 +21,7 @@ def history(conn: duckdb.DuckDBPyConnection, user: User, limit: int = 500) -> pd
             [user.id, limit]).df()
 
 
-def challenges_won(conn: duckdb.DuckDBPyConnection, user: User) -> pd.DataFrame:
+def challenges_won(conn: Connection, user: User) -> pd.DataFrame:
     """The challenge rewards the expert won, newest first."""
     with reading(conn) as cur:
         return cur.execute(
@@ -32,7 +31,7 @@ def challenges_won(conn: duckdb.DuckDBPyConnection, user: User) -> pd.DataFrame:
             [user.id]).df()
 
 
-def pay_on_close(cur: duckdb.DuckDBPyConnection, campaign: campaigns.Campaign,
+def pay_on_close(cur: Cursor, campaign: campaigns.Campaign,
                  now: datetime) -> None:
     """Inside the closing transaction: the quality bonus and challenge rewards, once each."""
     if campaign.bonus_min_quality is not None and campaign.bonus_per_item > 0:

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-import duckdb
 import pandas as pd
 
-from core.db import reading
+from core.db import Connection, reading
 from core.users import User
 
 
@@ -20,7 +19,7 @@ class Totals:
     campaigns: int
 
 
-def totals(conn: duckdb.DuckDBPyConnection, user: User) -> Totals:
+def totals(conn: Connection, user: User) -> Totals:
     """The expert's answers, campaigns answered in, and earnings from the pay ledger."""
     with reading(conn) as cur:
         answers, campaigns = cur.execute(
@@ -32,7 +31,7 @@ def totals(conn: duckdb.DuckDBPyConnection, user: User) -> Totals:
     return Totals(answers, Decimal(earnings), campaigns)
 
 
-def campaigns_worked(conn: duckdb.DuckDBPyConnection, user: User, now: datetime) -> pd.DataFrame:
+def campaigns_worked(conn: Connection, user: User, now: datetime) -> pd.DataFrame:
     """Campaigns the expert answered in, each marked ongoing or past, with count and pay."""
     with reading(conn) as cur:
         return cur.execute(

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-import duckdb
 import pandas as pd
 
 from core import campaigns, quality
-from core.db import reading, writing
+from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Invalid, NotFound
 from core.users import User
 
 STATUSES = ("submitted", "accepted", "rejected")
 
 
-def answers(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, *,
+def answers(conn: Connection, actor: User, campaign_id: int, *,
             expert: str | None = None, item_id: int | None = None, status: str | None = None,
             since: datetime | None = None, until: datetime | None = None,
             limit: int = 500) -> pd.DataFrame:
@@ -28,11 +28,11 @@ def answers(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, *,
                    r.status, r.submitted_at, r.duration_s, r.spec_version, r.answer, i.payload
             FROM responses r JOIN items i ON i.id = r.item_id JOIN users u ON u.id = r.user_id
             WHERE r.campaign_id = $c
-              AND ($expert IS NULL OR u.username = $expert)
-              AND ($item IS NULL OR r.item_id = $item)
-              AND ($status IS NULL OR r.status = $status)
-              AND ($since IS NULL OR r.submitted_at >= $since)
-              AND ($until IS NULL OR r.submitted_at < $until)
+              AND ($expert::VARCHAR IS NULL OR u.username = $expert)
+              AND ($item::INTEGER IS NULL OR r.item_id = $item)
+              AND ($status::VARCHAR IS NULL OR r.status = $status)
+              AND ($since::TIMESTAMP IS NULL OR r.submitted_at >= $since)
+              AND ($until::TIMESTAMP IS NULL OR r.submitted_at < $until)
             ORDER BY r.submitted_at DESC, r.id DESC
             LIMIT $limit
             """, {"c": campaign_id, "expert": expert or None, "item": item_id,
@@ -40,10 +40,10 @@ def answers(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, *,
                   "limit": limit}).df()
 
 
-def accept(conn: duckdb.DuckDBPyConnection, actor: User, response_id: int, now: datetime,
+def accept(conn: Connection, actor: User, response_id: int, now: datetime,
            reason: str = "") -> None:
     """Mark a submitted answer accepted."""
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         campaign_id, status, _, _ = _response(cur, actor, response_id)
         if status == "accepted":
             return  # accepting twice changes nothing
@@ -56,13 +56,13 @@ def accept(conn: duckdb.DuckDBPyConnection, actor: User, response_id: int, now: 
     writing(conn, work)
 
 
-def reject(conn: duckdb.DuckDBPyConnection, actor: User, response_id: int, reason: str,
+def reject(conn: Connection, actor: User, response_id: int, reason: str,
            now: datetime) -> None:
     """Reject an answer: free its item slot and reverse its pay with a new ledger row."""
     if not reason.strip():
         raise Invalid("Give a reason: the expert sees it.", {"reason": "required to reject"})
 
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         campaign_id, status, item_id, user_id = _response(cur, actor, response_id)
         if status == "rejected":
             raise Conflict("This answer is already rejected.")
@@ -81,10 +81,10 @@ def reject(conn: duckdb.DuckDBPyConnection, actor: User, response_id: int, reaso
     writing(conn, work)
 
 
-def make_gold(conn: duckdb.DuckDBPyConnection, actor: User, response_id: int,
+def make_gold(conn: Connection, actor: User, response_id: int,
               now: datetime) -> str:
     """Make an answer's item a gold item whose expected answer is this answer's; return it."""
-    def work(cur: duckdb.DuckDBPyConnection) -> str:
+    def work(cur: Cursor) -> str:
         campaign_id, _, item_id, _ = _response(cur, actor, response_id)
         campaign = campaigns.fetch(cur, campaign_id)
         spec = campaigns.spec_of(cur, campaign_id, campaign.spec_version)
@@ -97,15 +97,15 @@ def make_gold(conn: duckdb.DuckDBPyConnection, actor: User, response_id: int,
         if value is None:
             raise Invalid(f"This answer has no “{question['id']}” to use as the gold answer.")
         gold = value if question["type"] == "single_choice" else int(value)
-        cur.execute("UPDATE items SET gold = json_object(?, ?) WHERE id = ?",
-                    [question["id"], gold, item_id])
+        cur.execute("UPDATE items SET gold = ?::JSON WHERE id = ?",
+                    [json.dumps({question["id"]: gold}, ensure_ascii=False), item_id])
         _record(cur, response_id, actor, "gold", f"{question['id']} = {value}", now)
         return str(value)
 
     return writing(conn, work)
 
 
-def _response(cur: duckdb.DuckDBPyConnection, actor: User, response_id: int):
+def _response(cur: Cursor, actor: User, response_id: int):
     row = cur.execute("SELECT campaign_id, status, item_id, user_id FROM responses WHERE id = ?",
                       [response_id]).fetchone()
     if row is None:
@@ -119,7 +119,7 @@ def _record(cur, response_id: int, actor: User, action: str, reason: str, now: d
                 [response_id, actor.id, action, reason.strip(), now])
 
 
-def history(conn: duckdb.DuckDBPyConnection, campaign_id: int, limit: int = 200) -> pd.DataFrame:
+def history(conn: Connection, campaign_id: int, limit: int = 200) -> pd.DataFrame:
     """The campaign's review actions, newest first, with who did them."""
     with reading(conn) as cur:
         return cur.execute(

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import duckdb
-
-from core.db import reading, writing
+from core.db import Connection, reading, writing
 from core.errors import Invalid
 from core.users import User
 
@@ -19,13 +17,13 @@ class Policy:
     period_days: int = 30
 
 
-def due(conn: duckdb.DuckDBPyConnection, user: User, now: datetime,
+def due(conn: Connection, user: User, now: datetime,
         policy: Policy = Policy()) -> bool:
     """Whether to offer the survey now."""
     with reading(conn) as cur:
         last = cur.execute(
             "SELECT max(asked) FROM (SELECT answered_at AS asked FROM surveys WHERE user_id = $u "
-            "UNION ALL SELECT dismissed_at FROM survey_dismissals WHERE user_id = $u)",
+            "UNION ALL SELECT dismissed_at FROM survey_dismissals WHERE user_id = $u) AS asks",
             {"u": user.id}).fetchone()[0]
         if last is not None and now - last < timedelta(days=policy.period_days):
             return False
@@ -35,7 +33,7 @@ def due(conn: duckdb.DuckDBPyConnection, user: User, now: datetime,
     return answered >= policy.after_answers
 
 
-def answer(conn: duckdb.DuckDBPyConnection, user: User, score: int, comment: str,
+def answer(conn: Connection, user: User, score: int, comment: str,
            now: datetime) -> None:
     """Record a 1–5 score with an optional comment."""
     if not isinstance(score, int) or not 1 <= score <= 5:
@@ -47,7 +45,7 @@ def answer(conn: duckdb.DuckDBPyConnection, user: User, score: int, comment: str
         [user.id, score, comment.strip(), now]))
 
 
-def dismiss(conn: duckdb.DuckDBPyConnection, user: User, now: datetime) -> None:
+def dismiss(conn: Connection, user: User, now: datetime) -> None:
     """Not now: the survey comes back after the next period."""
     writing(conn, lambda cur: cur.execute("INSERT INTO survey_dismissals VALUES (?, ?)",
                                           [user.id, now]))

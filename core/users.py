@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import bcrypt
-import duckdb
 import pandas as pd
 
-from core.db import reading, writing
+from core.db import Connection, Cursor, reading, writing
 from core.errors import Forbidden, Invalid, NotFound
 
 ROLES = ("expert", "requester", "admin")
@@ -69,7 +68,7 @@ def password_problem(password: str, username: str = "") -> str | None:
     return None
 
 
-def register(conn: duckdb.DuckDBPyConnection, *, username: str, name: str, email: str,
+def register(conn: Connection, *, username: str, name: str, email: str,
              password: str, expertise: Iterable[tuple[str, str]], now: datetime,
              allowed_domains: Iterable[str] = (), rounds: int = BCRYPT_ROUNDS,
              confirm: str | None = None) -> User:
@@ -86,7 +85,7 @@ def register(conn: duckdb.DuckDBPyConnection, *, username: str, name: str, email
         raise Invalid("Please fix the highlighted fields.", problems)
     password_hash = hash_password(password, rounds)
 
-    def work(cur: duckdb.DuckDBPyConnection) -> int:
+    def work(cur: Cursor) -> int:
         # Checked again inside the transaction: the form's check may be stale.
         taken = _taken(cur, username, email)
         if taken:
@@ -134,7 +133,7 @@ def _signup_problems(conn, username, name, email, password, pairs, allowed_domai
     return problems
 
 
-def _taken(cur: duckdb.DuckDBPyConnection, username: str, email: str) -> dict[str, str]:
+def _taken(cur: Cursor, username: str, email: str) -> dict[str, str]:
     taken = {}
     if cur.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
         taken["username"] = f"The username {username!r} is taken; choose another."
@@ -143,7 +142,7 @@ def _taken(cur: duckdb.DuckDBPyConnection, username: str, email: str) -> dict[st
     return taken
 
 
-def expertise_problem(conn: duckdb.DuckDBPyConnection,
+def expertise_problem(conn: Connection,
                       pairs: Iterable[tuple[str, str]]) -> str | None:
     """Why some (skill, language) pairs are not in the catalog, or None."""
     with reading(conn) as cur:
@@ -157,37 +156,39 @@ def expertise_problem(conn: duckdb.DuckDBPyConnection,
     return None
 
 
-def get_user(conn: duckdb.DuckDBPyConnection, username: str) -> User:
+def get_user(conn: Connection, username: str) -> User:
     """The user with this username; NotFound if there is none."""
     with reading(conn) as cur:
         row = cur.execute(
             "SELECT u.id, u.username, u.name, u.email, u.created_at, "
-            " list(r.role ORDER BY r.role) FILTER (WHERE r.role IS NOT NULL) "
+            " array_agg(r.role ORDER BY r.role) FILTER (WHERE r.role IS NOT NULL) "
             "FROM users u LEFT JOIN user_roles r ON r.user_id = u.id "
-            "WHERE u.username = ? GROUP BY ALL", [username.lower()]).fetchone()
+            "WHERE u.username = ? GROUP BY u.id, u.username, u.name, u.email, u.created_at",
+            [username.lower()]).fetchone()
     if row is None:
         raise NotFound(f"There is no account named {username!r}.")
     uid, uname, name, email, created, roles = row
     return User(uid, uname, name, email, tuple(roles or ()), created)
 
 
-def credentials(conn: duckdb.DuckDBPyConnection, username: str | None = None) -> dict:
+def credentials(conn: Connection, username: str | None = None) -> dict:
     """Credentials in streamlit-authenticator's shape: one user's, or everyone's when None."""
     sql = ("SELECT u.username, u.name, u.email, u.password_hash, "
-           " list(r.role) FILTER (WHERE r.role IS NOT NULL) "
+           " array_agg(r.role) FILTER (WHERE r.role IS NOT NULL) "
            "FROM users u LEFT JOIN user_roles r ON r.user_id = u.id ")
     params: list = []
     if username is not None:
         sql += "WHERE u.username = ? "
         params.append(username.lower())
     with reading(conn) as cur:
-        rows = cur.execute(sql + "GROUP BY ALL", params).fetchall()
+        rows = cur.execute(sql + "GROUP BY u.id, u.username, u.name, u.email, u.password_hash",
+                           params).fetchall()
     return {"usernames": {
         uname: {"name": name, "email": email, "password": pw, "roles": list(roles or [])}
         for uname, name, email, pw, roles in rows}}
 
 
-def change_password(conn: duckdb.DuckDBPyConnection, user: User, current: str, new: str,
+def change_password(conn: Connection, user: User, current: str, new: str,
                     rounds: int = BCRYPT_ROUNDS) -> None:
     """Replace the user's password after checking the current one."""
     with reading(conn) as cur:
@@ -205,7 +206,7 @@ def change_password(conn: duckdb.DuckDBPyConnection, user: User, current: str, n
         "UPDATE users SET password_hash = ?, is_demo = false WHERE id = ?", [new_hash, user.id]))
 
 
-def expertise(conn: duckdb.DuckDBPyConnection, user_id: int) -> pd.DataFrame:
+def expertise(conn: Connection, user_id: int) -> pd.DataFrame:
     """The user's declared (skill, language) pairs with display names."""
     with reading(conn) as cur:
         return cur.execute(
@@ -215,7 +216,7 @@ def expertise(conn: duckdb.DuckDBPyConnection, user_id: int) -> pd.DataFrame:
             "ORDER BY s.name, l.name", [user_id]).df()
 
 
-def add_expertise(conn: duckdb.DuckDBPyConnection, user: User, skill: str, language: str,
+def add_expertise(conn: Connection, user: User, skill: str, language: str,
                   now: datetime) -> None:
     """Declare a (skill, language) pair; adding one already held changes nothing."""
     problem = expertise_problem(conn, [(skill, language)])
@@ -226,7 +227,7 @@ def add_expertise(conn: duckdb.DuckDBPyConnection, user: User, skill: str, langu
         [user.id, skill, language, now]))
 
 
-def remove_expertise(conn: duckdb.DuckDBPyConnection, user: User, skill: str,
+def remove_expertise(conn: Connection, user: User, skill: str,
                      language: str) -> None:
     """Withdraw a declared (skill, language) pair."""
     writing(conn, lambda cur: cur.execute(
@@ -234,19 +235,20 @@ def remove_expertise(conn: duckdb.DuckDBPyConnection, user: User, skill: str,
         [user.id, skill, language]))
 
 
-def list_users(conn: duckdb.DuckDBPyConnection, actor: User) -> pd.DataFrame:
+def list_users(conn: Connection, actor: User) -> pd.DataFrame:
     """Every account with its roles and expertise (admins only)."""
     require_role(actor, "admin")
     with reading(conn) as cur:
         return cur.execute(
             "SELECT u.id, u.username, u.name, u.email, u.created_at, "
-            " (SELECT list(role ORDER BY role) FROM user_roles r WHERE r.user_id = u.id) AS roles,"
-            " (SELECT list(skill || ' · ' || language ORDER BY skill, language) FROM expertise e"
-            "   WHERE e.user_id = u.id) AS expertise "
+            " (SELECT array_agg(role ORDER BY role) FROM user_roles r"
+            "   WHERE r.user_id = u.id) AS roles,"
+            " (SELECT array_agg(skill || ' · ' || language ORDER BY skill, language)"
+            "   FROM expertise e WHERE e.user_id = u.id) AS expertise "
             "FROM users u ORDER BY u.created_at DESC, u.id DESC").df()
 
 
-def set_roles(conn: duckdb.DuckDBPyConnection, actor: User, username: str,
+def set_roles(conn: Connection, actor: User, username: str,
               roles: Iterable[str], now: datetime) -> User:
     """Replace a user's roles (admins only); an admin cannot remove their own admin role."""
     require_role(actor, "admin")
@@ -260,7 +262,7 @@ def set_roles(conn: duckdb.DuckDBPyConnection, actor: User, username: str,
     if target.id == actor.id and "admin" not in roles:
         raise Invalid("You cannot remove your own admin role; ask another administrator.")
 
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         cur.execute("DELETE FROM user_roles WHERE user_id = ? AND role NOT IN "
                     "(SELECT unnest(?::VARCHAR[]))", [target.id, roles])
         for role in roles:
@@ -271,14 +273,14 @@ def set_roles(conn: duckdb.DuckDBPyConnection, actor: User, username: str,
     return get_user(conn, username)
 
 
-def opted_out(conn: duckdb.DuckDBPyConnection, user: User) -> bool:
+def opted_out(conn: Connection, user: User) -> bool:
     """Whether the user appears anonymously on leaderboards."""
     with reading(conn) as cur:
         return bool(cur.execute("SELECT leaderboard_opt_out FROM users WHERE id = ?",
                                 [user.id]).fetchone()[0])
 
 
-def set_leaderboard_opt_out(conn: duckdb.DuckDBPyConnection, user: User, hidden: bool) -> None:
+def set_leaderboard_opt_out(conn: Connection, user: User, hidden: bool) -> None:
     """Choose whether others see the user's name on leaderboards."""
     writing(conn, lambda cur: cur.execute(
         "UPDATE users SET leaderboard_opt_out = ? WHERE id = ?", [hidden, user.id]))

@@ -5,20 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import yaml
 
 from core import campaigns, catalog, demo_history, users
-from core.db import reading, writing
+from core.db import Connection, Cursor, reading, writing
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "data" / "demo" / "workspace.yaml"
 
 
-def ensure(conn: duckdb.DuckDBPyConnection, now: datetime, *, demo: bool,
+def ensure(conn: Connection, now: datetime, *, demo: bool,
            rounds: int = users.BCRYPT_ROUNDS) -> None:
     """Install the catalog, and on a database never set up before, load the demo if asked."""
-    def initialize(cur: duckdb.DuckDBPyConnection) -> bool:
+    def initialize(cur: Cursor) -> bool:
         catalog.install(cur)
         first = cur.execute("SELECT 1 FROM settings WHERE key = 'initialized_at'").fetchone()
         if first is None:
@@ -29,13 +28,13 @@ def ensure(conn: duckdb.DuckDBPyConnection, now: datetime, *, demo: bool,
         load_demo(conn, now, rounds=rounds)
 
 
-def demo_loaded(conn: duckdb.DuckDBPyConnection) -> bool:
+def demo_loaded(conn: Connection) -> bool:
     """Whether the demo workspace was loaded into this database."""
     with reading(conn) as cur:
         return cur.execute("SELECT 1 FROM settings WHERE key = 'demo'").fetchone() is not None
 
 
-def demo_logins(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def demo_logins(conn: Connection) -> pd.DataFrame:
     """Demo accounts whose published password still works, with that password and roles."""
     if not demo_loaded(conn):
         return pd.DataFrame(columns=["username", "password", "roles"])
@@ -43,14 +42,14 @@ def demo_logins(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     passwords = {u["username"]: u["password"] for u in spec["users"]}
     with reading(conn) as cur:
         rows = cur.execute(
-            "SELECT u.username, list(r.role ORDER BY r.role) FROM users u "
+            "SELECT u.username, array_agg(r.role ORDER BY r.role) FROM users u "
             "JOIN user_roles r ON r.user_id = u.id WHERE u.is_demo GROUP BY u.username, u.id "
             "ORDER BY u.id").fetchall()
     return pd.DataFrame([(name, passwords[name], ", ".join(roles)) for name, roles in rows
                          if name in passwords], columns=["username", "password", "roles"])
 
 
-def load_demo(conn: duckdb.DuckDBPyConnection, now: datetime, *,
+def load_demo(conn: Connection, now: datetime, *,
               rounds: int = users.BCRYPT_ROUNDS, path: Path = DEMO_FILE) -> None:
     """Create the demo users and campaigns described in data/demo/workspace.yaml."""
     spec = yaml.safe_load(path.read_text())
@@ -66,7 +65,7 @@ def load_demo(conn: duckdb.DuckDBPyConnection, now: datetime, *,
 def _demo_user(conn, person: dict, now: datetime, rounds: int) -> users.User:
     password_hash = users.hash_password(person["password"], rounds)
 
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         user_id = cur.execute(
             "INSERT INTO users (username, name, email, password_hash, created_at, is_demo) "
             "VALUES (?, ?, ?, ?, ?, true) RETURNING id",

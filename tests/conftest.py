@@ -1,13 +1,23 @@
-"""Shared fixtures: a real DuckDB in a temp dir, a fixed clock, users and campaigns."""
+"""Shared fixtures: a real database on each engine, a fixed clock, users and campaigns.
+
+`conn` is a fresh database for every test, once on a DuckDB file in a temp dir and once on a real
+PostgreSQL server on 127.0.0.1 (started once per test session, see `postgres`); a test that only
+makes sense on one engine asks for `duckdb_conn` or `postgres_conn`.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
+import tempfile
 from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
 
 from core import campaigns, db, users, workflow, workspace
+from deploy import local_postgres
 
 NOW = datetime(2026, 11, 24, 12, 0, 0)
 FAST_ROUNDS = 4  # bcrypt cost for tests; the app uses 12
@@ -20,10 +30,73 @@ def now() -> datetime:
     return NOW
 
 
-@pytest.fixture
-def conn(tmp_path):
-    connection = db.connect(tmp_path / "quorum.duckdb")
+_TEMPLATE = "quorum_template"
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the whole test run, with a migrated template database.
+
+    Without PostgreSQL installed the PostgreSQL half of the tests is skipped, except on CI.
+    """
+    if local_postgres.binaries() is None:
+        message = "PostgreSQL is not installed (apt-get install postgresql)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {message}")
+        pytest.skip(message)
+    folder = tempfile.mkdtemp(prefix="quorum-test-pg-")  # not under pytest's root-only tmp
+    server = local_postgres.start(folder)
+    admin = db.connect(server.url("postgres"), pool_size=1)
+    admin.execute(f"CREATE DATABASE {_TEMPLATE}")
+    template = db.connect(server.url(_TEMPLATE), pool_size=1)
+    workspace.ensure(template, NOW, demo=False)
+    template.close()
+    yield server, admin
+    admin.close()
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def new_postgres_database(postgres) -> str:
+    """The URL of a new database cloned from the migrated template."""
+    server, admin = postgres
+    name = f"test_{next(_databases)}"
+    admin.execute(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE}")
+    return server.url(name)
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def database(request, tmp_path) -> str:
+    """Where a fresh database lives: a DuckDB path, or a PostgreSQL URL."""
+    if request.param == "duckdb":
+        return str(tmp_path / "quorum.duckdb")
+    return new_postgres_database(request.getfixturevalue("postgres"))
+
+
+def _open(target: str):
+    connection = db.connect(target)
     workspace.ensure(connection, NOW, demo=False)
+    return connection
+
+
+@pytest.fixture
+def conn(database):
+    connection = _open(database)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def duckdb_conn(tmp_path):
+    connection = _open(str(tmp_path / "quorum.duckdb"))
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def postgres_conn(postgres):
+    connection = _open(new_postgres_database(postgres))
     yield connection
     connection.close()
 
@@ -79,11 +152,12 @@ def make_campaign(conn, requester):
 def table_counts(conn) -> dict[str, int]:
     """Row counts of every table, to prove a refused action changed nothing."""
     names = [r[0] for r in conn.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('main', 'public') AND table_type = 'BASE TABLE'").fetchall()]
     return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in sorted(names)}
 
 
 def snapshot(conn) -> dict[str, list]:
     """Every row of the tables a submission touches, to compare before and after."""
-    return {t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+    return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
             for t in ("items", "leases", "responses", "pay_ledger", "skips")}

@@ -1,5 +1,6 @@
 """Review: accept, reject with reason, slot freed, pay reversed, history kept; monitoring."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -117,6 +118,6 @@ def test_no_recent_answers_means_no_forecast(conn, requester, make_campaign):
 def test_an_answer_can_make_its_item_gold(conn, requester, answered):
     campaign, _, response_id = answered
     assert review.make_gold(conn, requester, response_id, NOW) == "positive"
-    assert conn.execute("SELECT gold FROM items WHERE id = 1").fetchone()[0] == \
-        '{"label":"positive"}'
+    assert json.loads(conn.execute("SELECT gold FROM items WHERE id = 1").fetchone()[0]) == \
+        {"label": "positive"}
     assert review.history(conn, campaign.id)["action"].tolist() == ["gold"]

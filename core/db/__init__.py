@@ -1,0 +1,132 @@
+"""Storage: one API over two engines, an embedded DuckDB file or a PostgreSQL server.
+
+Core talks to a `Connection` (one per process) through `reading(conn)` (a cursor for reads) and
+`writing(conn, work)` (one transaction, retried on conflict), and uses a DataFrame as a table with
+`frame_table`. Only this package knows the engine: `core/db/duckdb_engine.py` and
+`core/db/postgres_engine.py` implement the same small interface, and SQL written for DuckDB is
+respelled for PostgreSQL by `core/db/sql.py`.
+
+Both engines give a write transaction a snapshot and refuse the second of two transactions that
+change the same row (DuckDB's optimistic concurrency; PostgreSQL's REPEATABLE READ), so the same
+compare-and-swap logic holds on both, within a process and across processes.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import pandas as pd
+
+from core.db.base import Connection, Cursor, DatabaseUnavailable
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["Connection", "Cursor", "DatabaseUnavailable", "connect", "migrate", "migrations",
+           "reading", "writing", "frame_table", "is_postgres_url"]
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+T = TypeVar("T")
+_MAX_ATTEMPTS = 8
+
+
+def is_postgres_url(target: str | Path) -> bool:
+    """Whether `target` names a PostgreSQL server rather than a DuckDB file."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def connect(target: str | Path, *, pool_size: int = 10) -> Connection:
+    """Open the database (a DuckDB path, created if needed, or a PostgreSQL URL) and migrate it."""
+    if is_postgres_url(target):
+        from core.db.postgres_engine import PostgresConnection
+        conn: Connection = PostgresConnection(str(target), pool_size=pool_size)
+    else:
+        from core.db.duckdb_engine import DuckDBConnection
+        conn = DuckDBConnection(Path(target))
+    try:
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def migrations(engine: str = "duckdb") -> list[tuple[int, str, str]]:
+    """The migration files as (version, name, sql), in order, for `engine`.
+
+    `NNNN_name.sql` applies to both engines; `NNNN_name.postgres.sql` or `NNNN_name.duckdb.sql`
+    to one only (indexes that only one of them needs).
+    """
+    found = []
+    for file in sorted(MIGRATIONS.glob("*.sql")):
+        match = re.match(r"(\d+)_([a-z0-9_]+)(?:\.(duckdb|postgres))?\.sql$", file.name)
+        if match and match[3] in (None, engine):
+            found.append((int(match[1]), match[2], file.read_text()))
+    return found
+
+
+def migrate(conn: Connection) -> list[int]:
+    """Apply pending migrations, each with its record in one transaction; return those applied."""
+    with reading(conn) as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+                    " applied_at TIMESTAMP NOT NULL)")
+    applied = []
+    for version, name, sql in migrations(conn.engine):
+
+        def apply(cur: Cursor, version: int = version, name: str = name, sql: str = sql) -> bool:
+            conn.lock_schema(cur)  # another process starting at the same time waits here
+            if cur.execute("SELECT 1 FROM schema_migrations WHERE version = ?",
+                           [version]).fetchone():
+                return False
+            cur.execute_script(sql)
+            cur.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                        [version, name, datetime.now()])
+            return True
+
+        if writing(conn, apply):
+            applied.append(version)
+    return applied
+
+
+@contextmanager
+def reading(conn: Connection) -> Iterator[Cursor]:
+    """A fresh cursor for reads; each thread and each call gets its own."""
+    cur = conn.cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
+def writing(conn: Connection, work: Callable[[Cursor], T]) -> T:
+    """Run `work(cursor)` in one transaction and return its result, retrying on conflict.
+
+    `work` must be safe to run again: on a conflict (or a dropped connection) everything is rolled
+    back and `work` starts over on a fresh snapshot.
+    """
+    for attempt in range(_MAX_ATTEMPTS):
+        try:
+            with conn.transaction() as cur:
+                return work(cur)
+        except conn.retryable_errors:
+            if attempt == _MAX_ATTEMPTS - 1:
+                raise
+            time.sleep(0.002 * (attempt + 1) * (1 + attempt % 3))
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def frame_table(cur: Cursor, name: str, frame: pd.DataFrame) -> Iterator[str]:
+    """`frame` as a table called `name` for the statements run inside the block."""
+    cur.attach_frame(name, frame)
+    try:
+        yield name
+    finally:
+        cur.detach_frame(name)

@@ -1,0 +1,188 @@
+"""The shared engine: a PostgreSQL server that any number of app processes use at once.
+
+Writes run at REPEATABLE READ: like DuckDB, a transaction works on a snapshot and the second of
+two transactions changing one row fails with a serialization error, which `writing` retries. So
+the compare-and-swap logic core relies on holds across processes; claims add row locks
+(`Cursor.skip_locked`) so that claimers pass each other instead of colliding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pandas as pd
+import psycopg
+import pyarrow as pa
+from psycopg import IsolationLevel
+from psycopg.adapt import Loader
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from core.db import sql as dialect
+from core.db.base import Connection, Cursor, DatabaseUnavailable, Params, Result
+
+_SCHEMA_LOCK = 7_270_001  # pg_advisory_xact_lock key held while migrating
+
+
+class _JsonAsText(Loader):
+    """JSON comes back as its text, as DuckDB returns it; core parses what it needs."""
+
+    def load(self, data: bytes | bytearray | memoryview) -> str:
+        return bytes(data).decode()
+
+
+def _configure(raw: psycopg.Connection) -> None:
+    raw.adapters.register_loader("json", _JsonAsText)
+    raw.adapters.register_loader("jsonb", _JsonAsText)
+    raw.isolation_level = IsolationLevel.REPEATABLE_READ
+
+
+class PostgresCursor(Cursor):
+    engine = "postgres"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, raw: psycopg.Connection, release=None):
+        self._conn = raw
+        self._raw = raw.cursor()
+        self._release = release
+
+    def execute(self, sql: str, params: Params = None) -> PostgresCursor:
+        self._raw.execute(dialect.to_postgres(sql), params if params is not None else ())
+        return self
+
+    def execute_script(self, sql: str) -> None:
+        self._raw.execute(dialect.to_postgres(sql, placeholders=False))
+
+    def fetchone(self) -> tuple | None:
+        return self._raw.fetchone()
+
+    def fetchall(self) -> list[tuple]:
+        return self._raw.fetchall()
+
+    def df(self) -> pd.DataFrame:
+        frame = pd.DataFrame.from_records(self._raw.fetchall(), columns=self.columns)
+        # DuckDB hands DECIMAL columns to pandas as floats; so does this engine.
+        for column in frame.select_dtypes(include="object").columns:
+            if frame[column].map(lambda v: isinstance(v, Decimal)).any():
+                frame[column] = frame[column].astype("float64")
+        return frame
+
+    def arrow(self) -> pa.Table:
+        columns = self.columns
+        rows = self._raw.fetchall()
+        return pa.table({name: [row[i] for row in rows] for i, name in enumerate(columns)})
+
+    @property
+    def rowcount(self) -> int:
+        return self._raw.rowcount
+
+    @property
+    def columns(self) -> list[str]:
+        return [d.name for d in self._raw.description or []]
+
+    def attach_frame(self, name: str, frame: pd.DataFrame | pa.Table) -> None:
+        table = frame if isinstance(frame, pa.Table) else _arrow_of(frame)
+        columns = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in table.schema)
+        self._raw.execute(f"CREATE TEMP TABLE {name} ({columns})")
+        quoted = ", ".join(f'"{f.name}"' for f in table.schema)
+        with self._raw.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
+            for batch in table.to_batches(max_chunksize=50_000):
+                for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+                    copy.write_row(row)
+
+    def detach_frame(self, name: str) -> None:
+        self._raw.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def close(self) -> None:
+        self._raw.close()
+        if self._release is not None:
+            self._release(self._conn)
+            self._release = None
+
+
+class PostgresConnection(Connection):
+    engine = "postgres"
+    retryable_errors = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected,
+                        psycopg.OperationalError)
+
+    def __init__(self, url: str, *, pool_size: int = 10):
+        self.url = url
+        self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False,
+                                    kwargs={"autocommit": True}, configure=_configure,
+                                    check=ConnectionPool.check_connection)
+        try:
+            self._pool.open(wait=True, timeout=10)
+        except (PoolTimeout, psycopg.OperationalError) as error:
+            self._pool.close()
+            raise DatabaseUnavailable(
+                f"Cannot reach the PostgreSQL server at {_where(url)}: check "
+                "QUORUM_DATABASE_URL (host, port, database, user and password) and that the "
+                "server is running.") from error
+
+    def cursor(self) -> PostgresCursor:
+        raw = self._pool.getconn()
+        return PostgresCursor(raw, release=self._pool.putconn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresCursor]:
+        with self._pool.connection() as raw, raw.transaction():
+            cur = PostgresCursor(raw)
+            try:
+                yield cur
+            finally:
+                cur.close()
+
+    def lock_schema(self, cur: Cursor) -> None:
+        cur.execute("SELECT pg_advisory_xact_lock(?)", [_SCHEMA_LOCK])
+
+    def execute(self, sql: str, params: Params = None) -> Result:
+        with self._pool.connection() as raw:
+            cur = PostgresCursor(raw)
+            try:
+                cur.execute(sql, params)
+                return Result.of(cur)
+            finally:
+                cur.close()
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _where(url: str) -> str:
+    """Host, port and database of a URL, never its password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or ''}"
+
+
+def _arrow_of(frame: pd.DataFrame) -> pa.Table:
+    """A DataFrame as Arrow; dicts and lists in object columns become their JSON text."""
+    import json
+
+    fixed = frame.copy()
+    for column in fixed.select_dtypes(include="object").columns:
+        values = fixed[column]
+        if values.map(lambda v: isinstance(v, dict)).any():
+            fixed[column] = values.map(
+                lambda v: None if v is None else json.dumps(v, ensure_ascii=False, default=str))
+    return pa.Table.from_pandas(fixed, preserve_index=False)
+
+
+def _pg_type(kind: pa.DataType) -> str:
+    """The PostgreSQL column type for an Arrow type."""
+    if pa.types.is_boolean(kind):
+        return "BOOLEAN"
+    if pa.types.is_integer(kind):
+        return "BIGINT"
+    if pa.types.is_floating(kind):
+        return "DOUBLE PRECISION"
+    if pa.types.is_decimal(kind):
+        return "NUMERIC"
+    if pa.types.is_timestamp(kind):
+        return "TIMESTAMP"
+    if pa.types.is_date(kind):
+        return "DATE"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _pg_type(kind.value_type) + "[]"
+    return "TEXT"
