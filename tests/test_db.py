@@ -1,25 +1,54 @@
-"""Storage: migrations and the one write path."""
+"""Storage: migrations and the one write path, on both engines."""
 
 import threading
 
-import duckdb
 import pytest
 
 from core import db
 from core.errors import Invalid
 
 
-def test_migrations_are_recorded_and_applied_once(tmp_path):
-    conn = db.connect(tmp_path / "a.duckdb")
-    versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations").fetchall()]
-    assert versions == [v for v, _, _ in db.migrations()]
+def test_migrations_are_recorded_and_applied_once(database):
+    conn = db.connect(database)
+    versions = [r[0] for r in conn.execute(
+        "SELECT version FROM schema_migrations ORDER BY version").fetchall()]
+    assert versions == [v for v, _, _ in db.migrations(conn.engine)]
     conn.close()
-    again = db.connect(tmp_path / "a.duckdb")
+    again = db.connect(database)
     assert db.migrate(again) == []
     tables = {r[0] for r in again.execute(
         "SELECT table_name FROM information_schema.tables").fetchall()}
     assert {"users", "user_roles", "expertise", "skills", "languages", "campaigns", "items",
             "leases", "responses", "pay_ledger"} <= tables
+    again.close()
+
+
+def test_processes_starting_together_migrate_once(postgres):
+    from tests.conftest import new_postgres_database  # an empty database, no template
+    server, admin = postgres
+    admin.execute("CREATE DATABASE racing")
+    url = server.url("racing")
+    results, errors = [], []
+
+    def start():
+        try:
+            conn = db.connect(url, pool_size=1)
+            results.append(conn)
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    rows = results[0].execute("SELECT count(*), count(DISTINCT version) FROM schema_migrations"
+                              ).fetchone()
+    assert rows[0] == rows[1] == len(db.migrations("postgres"))
+    for conn in results:
+        conn.close()
+    assert new_postgres_database  # the helper other tests use stays importable
 
 
 def test_database_path_directories_are_created(tmp_path):
@@ -65,11 +94,32 @@ def test_writing_retries_after_a_conflict(conn):
 
 def test_writing_gives_up_after_repeated_conflicts(conn, monkeypatch):
     calls = []
+    conflict = conn.retryable_errors[0]
 
     def always_conflicts(cur):
         calls.append(1)
-        raise duckdb.TransactionException("Transaction conflict")
+        raise conflict("Transaction conflict")
 
-    with pytest.raises(duckdb.TransactionException):
+    with pytest.raises(conflict):
         db.writing(conn, always_conflicts)
     assert len(calls) == db._MAX_ATTEMPTS
+
+
+def test_a_dataframe_is_a_table_inside_a_transaction(conn):
+    import pandas as pd
+    frame = pd.DataFrame({"key": ["a", "b"], "value": ["1", "2"]})
+
+    def work(cur):
+        with db.frame_table(cur, "incoming", frame):
+            cur.execute("INSERT INTO settings SELECT key, value FROM incoming")
+        return cur.execute("SELECT count(*) FROM settings WHERE key IN ('a', 'b')").fetchone()[0]
+
+    assert db.writing(conn, work) == 2
+
+
+def test_an_unreachable_server_is_named_without_its_password():
+    from deploy.local_postgres import free_port
+    url = f"postgresql://quorum:s3cret@127.0.0.1:{free_port()}/quorum?connect_timeout=1"
+    with pytest.raises(db.DatabaseUnavailable) as refused:
+        db.connect(url)
+    assert "127.0.0.1" in str(refused.value) and "s3cret" not in str(refused.value)

@@ -19,14 +19,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import pandas as pd
 
 from core.db.base import Connection, Cursor, DatabaseUnavailable
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["Connection", "Cursor", "DatabaseUnavailable", "connect", "migrate", "migrations",
            "reading", "writing", "frame_table", "is_postgres_url"]
@@ -72,25 +69,29 @@ def migrations(engine: str = "duckdb") -> list[tuple[int, str, str]]:
 
 
 def migrate(conn: Connection) -> list[int]:
-    """Apply pending migrations, each with its record in one transaction; return those applied."""
-    with reading(conn) as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
-                    " applied_at TIMESTAMP NOT NULL)")
+    """Apply pending migrations, each with its record in one transaction; return those applied.
+
+    Processes starting at the same time take turns (`schema_lock`), so each migration runs once.
+    """
     applied = []
-    for version, name, sql in migrations(conn.engine):
+    with conn.schema_lock():
+        with reading(conn) as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+                        " applied_at TIMESTAMP NOT NULL)")
+            done = {row[0] for row in cur.execute(
+                "SELECT version FROM schema_migrations").fetchall()}
+        for version, name, sql in migrations(conn.engine):
+            if version in done:
+                continue
 
-        def apply(cur: Cursor, version: int = version, name: str = name, sql: str = sql) -> bool:
-            conn.lock_schema(cur)  # another process starting at the same time waits here
-            if cur.execute("SELECT 1 FROM schema_migrations WHERE version = ?",
-                           [version]).fetchone():
-                return False
-            cur.execute_script(sql)
-            cur.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                        [version, name, datetime.now()])
-            return True
+            def apply(cur: Cursor, version: int = version, name: str = name,
+                      sql: str = sql) -> None:
+                cur.execute_script(sql)
+                cur.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                            [version, name, datetime.now()])
 
-        if writing(conn, apply):
+            writing(conn, apply)
             applied.append(version)
     return applied
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import pandas as pd
@@ -79,8 +79,9 @@ class Connection:
         """A cursor inside one transaction: committed when the block ends, else rolled back."""
         raise NotImplementedError
 
-    def lock_schema(self, cur: Cursor) -> None:
-        """Within a transaction, wait for any other process that is migrating."""
+    def schema_lock(self) -> AbstractContextManager[None]:
+        """Held while migrating, so that processes starting together migrate one at a time."""
+        return nullcontext()
 
     def execute(self, sql: str, params: Params = None) -> Result:
         """Run one statement on its own (committed at once) and keep its result: for scripts."""

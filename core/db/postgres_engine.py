@@ -23,7 +23,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from core.db import sql as dialect
 from core.db.base import Connection, Cursor, DatabaseUnavailable, Params, Result
 
-_SCHEMA_LOCK = 7_270_001  # pg_advisory_xact_lock key held while migrating
+_SCHEMA_LOCK = 7_270_001  # the advisory lock a process holds while it migrates
 
 
 class _JsonAsText(Loader):
@@ -64,7 +64,7 @@ class PostgresCursor(Cursor):
     def df(self) -> pd.DataFrame:
         frame = pd.DataFrame.from_records(self._raw.fetchall(), columns=self.columns)
         # DuckDB hands DECIMAL columns to pandas as floats; so does this engine.
-        for column in frame.select_dtypes(include="object").columns:
+        for column in [c for c in frame.columns if frame[c].dtype == object]:
             if frame[column].map(lambda v: isinstance(v, Decimal)).any():
                 frame[column] = frame[column].astype("float64")
         return frame
@@ -134,8 +134,12 @@ class PostgresConnection(Connection):
             finally:
                 cur.close()
 
-    def lock_schema(self, cur: Cursor) -> None:
-        cur.execute("SELECT pg_advisory_xact_lock(?)", [_SCHEMA_LOCK])
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        # A connection of its own: the pool's serve the migrations meanwhile.
+        with psycopg.connect(self.url, autocommit=True) as raw:
+            raw.execute("SELECT pg_advisory_lock(%s)", [_SCHEMA_LOCK])
+            yield  # the lock ends with the connection
 
     def execute(self, sql: str, params: Params = None) -> Result:
         with self._pool.connection() as raw:
@@ -161,7 +165,7 @@ def _arrow_of(frame: pd.DataFrame) -> pa.Table:
     import json
 
     fixed = frame.copy()
-    for column in fixed.select_dtypes(include="object").columns:
+    for column in [c for c in fixed.columns if fixed[c].dtype == object]:
         values = fixed[column]
         if values.map(lambda v: isinstance(v, dict)).any():
             fixed[column] = values.map(
