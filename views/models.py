@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import models
+from core import egress, models
 from core.errors import DomainError, Invalid
 from ui import settings, state
 from ui.feedback import field_error, flash, show_error
@@ -10,6 +10,23 @@ from ui.model_charts import show_call_analytics
 from ui.models import api_keys, clock, http_client, key_status, policy
 
 NEW = ""  # the picker's value for "a new model"
+
+
+def policy_note(rules: egress.EgressPolicy) -> str:
+    """What the operator allows: the key variables that may be sent, where models may live."""
+    keys = (f"Key variables this server may send: {_codes(rules.secret_names)}"
+            if rules.secret_names else "This server sends no API keys, so only servers "
+            "without keys can be registered")
+    hosts = (f"Models may live on: {_codes(rules.hosts)} (`{rules.hosts_setting}`)."
+             if rules.hosts is not None else
+             f"Without a `{rules.hosts_setting}` allow-list, only an administrator sets a "
+             "model's base URL; everyone may use and test the registered models.")
+    return f"{keys} (`{rules.secrets_setting}`). {hosts}"
+
+
+def _codes(names: tuple[str, ...]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
 
 conn = state.connection()
 user = state.require_user()
@@ -21,14 +38,7 @@ st.title("Models")
 st.caption("Quorum asks any server that speaks OpenAI's chat-completions API: vLLM, Ollama, or "
            "a hosted service. API keys stay in the Quorum server's environment: give the name "
            "of the variable that holds a key, never the key itself.")
-st.caption(("Key variables this server may send: " + ", ".join(
-    f"`{name}`" for name in rules.secret_names) if rules.secret_names else
-    "This server sends no API keys, so only servers without keys can be used") +
-    f" (`{rules.secrets_setting}`). " + (
-    "Hosts models may live on: " + ", ".join(f"`{host}`" for host in rules.hosts) +
-    f" (`{rules.hosts_setting}`)." if rules.hosts is not None else
-    f"Without a `{rules.hosts_setting}` allow-list, only an administrator sets a model's "
-    "base URL; everyone may use and test the registered models."))
+st.caption(policy_note(rules))
 try:
     table = models.registry(conn, user)
 except DomainError as error:
