@@ -8,8 +8,10 @@ a call to the same one. Nothing is deleted: at submission every generation of th
 to the answer, and the answer keeps the responses it was given about.
 
 Core reads no environment: API keys come in as `keys`, a mapping from the environment variable
-names the registry holds to their values, built by the UI layer. Clocks come in as `clock`, a
-monotonic clock in seconds (`time.perf_counter`).
+names the registry holds to their values, built by the UI layer; the operator's
+`egress.EgressPolicy` (which key variables may be sent, which hosts called) comes in as
+`policy`. Clocks come in as `clock`, a monotonic clock in seconds (`time.perf_counter`).
+What a failing server sends back is never kept or shown: only its status and the error kind.
 """
 
 from __future__ import annotations
@@ -17,18 +19,17 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import duckdb
 import httpx
 import pandas as pd
 
-from core import campaigns, workflow
+from core import campaigns, egress, workflow
 from core.db import reading, writing
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.users import User, require_role
@@ -38,7 +39,7 @@ MAX_RETRIES = 3         # extra calls per response within one ask
 SIMILAR_AT = 0.9        # responses at least this alike are pointed out as nearly the same
 _SIMILAR_WORDS = 600
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_DETAIL_CHARS = 300
+_MAX_REPLY_BYTES = 8_000_000  # far above 100,000 tokens of text; a server may not fill memory
 Clock = Callable[[], float]
 
 
@@ -97,11 +98,17 @@ def registry(conn: duckdb.DuckDBPyConnection, actor: User) -> pd.DataFrame:
 
 def save_model(conn: duckdb.DuckDBPyConnection, actor: User, *, name: str, base_url: str,
                model: str, api_key_env: str, timeout_s: float, max_tokens: int,
-               temperature: float, now: datetime, existing: str | None = None) -> Model:
-    """Register a model, or change the one named `existing`; Invalid names each bad field."""
+               temperature: float, now: datetime, existing: str | None = None,
+               policy: egress.EgressPolicy = egress.CLOSED) -> Model:
+    """Register a model, or change the one named `existing`; Invalid names each bad field.
+
+    The operator's `policy` decides which key variables may be named and who may set a base
+    URL where: Forbidden when the actor may not set a new or changed one.
+    """
     require_role(actor, "requester", "admin")
+    stored_url = None if existing is None else get_model(conn, existing).base_url
     values = _checked_model(name, base_url, model, api_key_env, timeout_s, max_tokens,
-                            temperature)
+                            temperature, policy, actor, stored_url)
 
     def work(cur: duckdb.DuckDBPyConnection) -> None:
         taken = cur.execute("SELECT name FROM models WHERE name = ? AND name IS DISTINCT FROM ?",
@@ -150,20 +157,21 @@ def _require_model_owner(actor: User, owner_id: int) -> None:
                         "change it.")
 
 
-def _checked_model(name, base_url, model, api_key_env, timeout_s, max_tokens,
-                   temperature) -> dict[str, Any]:
+def _checked_model(name, base_url, model, api_key_env, timeout_s, max_tokens, temperature,
+                   policy: egress.EgressPolicy, actor: User,
+                   stored_url: str | None) -> dict[str, Any]:
+    """The cleaned fields, refused where they break a rule or the operator's policy."""
     problems: dict[str, str] = {}
     name = (name or "").strip()
     if not workflow.MODEL_NAME.match(name):
         problems["name"] = ("Use 1–40 lowercase letters, digits, '.', '_' or '-', starting with a "
                             "letter or digit (forms name models this way).")
     base_url = (base_url or "").strip().rstrip("/")
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in base_url:
-        problems["base_url"] = ("Give the server's address starting with http:// or https://, "
-                                "such as http://localhost:8000/v1.")
-    elif base_url.endswith("/chat/completions"):
+    if base_url.endswith("/chat/completions"):
         problems["base_url"] = "Give the base URL only: Quorum adds /chat/completions itself."
+    else:
+        chooser = None if base_url == stored_url else actor  # unchanged: chosen before
+        _note_refusal(problems, "base_url", egress.check_url, policy, chooser, base_url)
     model = (model or "").strip()
     if not model or len(model) > 200:
         problems["model"] = "Give the model id the server expects (at most 200 characters)."
@@ -172,6 +180,8 @@ def _checked_model(name, base_url, model, api_key_env, timeout_s, max_tokens,
         problems["api_key_env"] = ("Give the name of the environment variable that holds the "
                                    "key, such as OPENAI_API_KEY, never the key itself; leave it "
                                    "empty for a server without keys.")
+    elif api_key_env:
+        _note_refusal(problems, "api_key_env", egress.check_secret_name, policy, api_key_env)
     if not isinstance(timeout_s, int | float) or not 1 <= timeout_s <= 600:
         problems["timeout_s"] = "Use a timeout from 1 to 600 seconds."
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or not (
@@ -184,6 +194,14 @@ def _checked_model(name, base_url, model, api_key_env, timeout_s, max_tokens,
     return {"name": name, "base_url": base_url, "model": model, "api_key_env": api_key_env,
             "timeout_s": float(timeout_s), "max_tokens": max_tokens,
             "temperature": float(temperature)}
+
+
+def _note_refusal(problems: dict[str, str], field: str, check: Callable, *args: Any) -> None:
+    """Run an egress check; its Invalid becomes the field's problem (Forbidden goes up)."""
+    try:
+        check(*args)
+    except Invalid as problem:
+        problems[field] = str(problem)
 
 
 # ------------------------------------------------------------------------------------ calling
@@ -204,7 +222,12 @@ class CallResult:
 
 def call(model: Model, messages: list[dict[str, str]], api_key: str | None,
          client: httpx.Client, clock: Clock) -> CallResult:
-    """Post one chat completion; every failure comes back as a result, never as an exception."""
+    """Post one chat completion; every failure comes back as a result, never as an exception.
+
+    The model's timeout bounds the whole exchange: a server sending a byte now and then is cut
+    off at the deadline (httpx's timeouts count from each byte). Nothing the server says on
+    failure is kept, only its status and the error kind.
+    """
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     body = {"model": model.model, "messages": messages, "max_tokens": model.max_tokens,
             "temperature": model.temperature}
@@ -212,24 +235,29 @@ def call(model: Model, messages: list[dict[str, str]], api_key: str | None,
 
     def failed(kind: str, detail: str, status: int | None = None) -> CallResult:
         ended = clock()
-        return CallResult(False, None, kind, status, detail[:_DETAIL_CHARS],
-                          (ended - started) * 1000, None, None, ended)
+        return CallResult(False, None, kind, status, detail, (ended - started) * 1000, None,
+                          None, ended)
 
-    try:
-        reply = client.post(model.endpoint, json=body, headers=headers, timeout=model.timeout_s)
+    try:  # redirects are not followed (httpx's default), so the host checked is the host called
+        with client.stream("POST", model.endpoint, json=body, headers=headers,
+                           timeout=model.timeout_s) as reply:
+            if reply.status_code >= 400:  # its body is not even read
+                kind = _http_error_type(reply.status_code)
+                return failed(kind, failure_kind(kind, reply.status_code), reply.status_code)
+            raw = _read_by(reply, started + model.timeout_s, clock)
+    except _Late:
+        return failed("timeout", _late_detail(model))
+    except _TooLarge:
+        return failed("malformed", f"a reply over {_MAX_REPLY_BYTES:,} bytes", 200)
     except httpx.TimeoutException as error:
-        return failed("timeout", f"{type(error).__name__}: {error}")
-    except httpx.HTTPError as error:  # refused, reset, dropped mid-reply, bad address
-        return failed("connection", f"{type(error).__name__}: {error}")
-    if reply.status_code >= 400:
-        return failed(_http_error_type(reply.status_code), _server_message(reply),
-                      reply.status_code)
+        return failed("timeout", type(error).__name__)
+    except httpx.HTTPError as error:  # refused, reset, dropped, not HTTP: its text may quote it
+        return failed("connection", type(error).__name__)
     try:
-        data = reply.json()
+        data = json.loads(raw)
         content = _content(data)
     except (ValueError, KeyError, IndexError, TypeError):
-        return failed("malformed", f"not a chat completion: {reply.text[:200]!r}",
-                      reply.status_code)
+        return failed("malformed", "not a chat completion", reply.status_code)
     if not content.strip():
         return failed("empty", "the completion's content is empty", reply.status_code)
     received = clock()
@@ -237,6 +265,31 @@ def call(model: Model, messages: list[dict[str, str]], api_key: str | None,
     return CallResult(True, content, None, reply.status_code, None,
                       (received - started) * 1000, _int_or_none(usage.get("prompt_tokens")),
                       _int_or_none(usage.get("completion_tokens")), received)
+
+
+class _Late(Exception):
+    """The reply was still coming at the call's deadline."""
+
+
+class _TooLarge(Exception):
+    """The reply is larger than any completion Quorum asks for."""
+
+
+def _read_by(reply: httpx.Response, deadline: float, clock: Clock) -> bytes:
+    """The reply's body, if all of it comes before `deadline` and it is not too large."""
+    chunks, size = [], 0
+    for chunk in reply.iter_bytes():
+        size += len(chunk)
+        if size > _MAX_REPLY_BYTES:
+            raise _TooLarge
+        if clock() >= deadline:
+            raise _Late
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _late_detail(model: Model) -> str:
+    return f"no complete reply within {model.timeout_s:g} s"
 
 
 def _content(data: Any) -> str:
@@ -256,38 +309,40 @@ def _http_error_type(status: int) -> str:
     return "server_error" if status >= 500 else "client_error"
 
 
-def _server_message(reply: httpx.Response) -> str:
-    try:
-        error = reply.json().get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        if message:
-            return f"HTTP {reply.status_code}: {message}"
-    except (ValueError, AttributeError):
-        pass
-    return f"HTTP {reply.status_code}: {reply.text[:200]}"
-
-
 def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+# What the expert is told per error kind: Quorum's words, never the server's.
+_FAILURES = {
+    "connection": "The model's server could not be reached, or it dropped the connection",
+    "rate_limited": "The model's server is busy: too many requests",
+    "auth": "The model's server refused Quorum's API key",
+    "client_error": "The model's server refused the request",
+    "server_error": "The model's server failed",
+    "malformed": "The model's server sent a reply Quorum could not read",
+    "empty": "The model returned an empty response",
+    None: "This response was interrupted before it came",
+}
+
+
+def failure_kind(error_type: str | None, http_status: int | None) -> str:
+    """A failure as its HTTP status and error kind, such as “HTTP 500 · server_error”."""
+    return " · ".join(part for part in (http_status and f"HTTP {http_status}", error_type)
+                      if part)
+
+
 def failure_message(error_type: str | None, http_status: int | None,
                     latency_ms: float | None) -> str:
-    """What happened to a call, in words for the expert."""
+    """What happened to a call, in words for the expert, never in the server's own words."""
     if error_type == "timeout":
         seconds = max(1, round((latency_ms or 0) / 1000))
         return f"Timed out: no answer within {seconds} second{'s' if seconds > 1 else ''}."
-    return {
-        "connection": "The model's server could not be reached, or it dropped the connection.",
-        "rate_limited": "The model's server is busy (too many requests).",
-        "auth": (f"The model's server refused Quorum's API key (HTTP {http_status}); the "
-                 "requester needs to fix it."),
-        "client_error": f"The model's server refused the request (HTTP {http_status}).",
-        "server_error": f"The model's server failed (HTTP {http_status}).",
-        "malformed": "The model's server sent a reply Quorum could not read.",
-        "empty": "The model returned an empty response.",
-        None: "This response was interrupted before it came.",
-    }.get(error_type, f"The call failed ({error_type}).")
+    words = _FAILURES.get(error_type)
+    if words is None or http_status:  # an unknown kind is named; a status is always given
+        words = (words or "The call failed") + f" ({failure_kind(error_type, http_status)})"
+    return words + ("; the requester needs to fix it." if error_type == "auth" else ".")
+
 
 
 @dataclass(frozen=True)
@@ -298,17 +353,20 @@ class ConnectionCheck:
 
 
 def check_connection(model: Model, keys: Mapping[str, str], clock: Clock,
-                     client: httpx.Client | None = None) -> ConnectionCheck:
-    """Ask the model for one word and say, in plain words, whether it answered."""
-    if model.api_key_env and not keys.get(model.api_key_env):
-        return ConnectionCheck(False, f"The environment variable {model.api_key_env} is not set "
-                                      "on the Quorum server, so there is no API key to send. "
-                                      "Set it and restart Quorum.", None)
+                     client: httpx.Client | None = None,
+                     policy: egress.EgressPolicy = egress.CLOSED) -> ConnectionCheck:
+    """Ask the model for one word, within its timeout, and say plainly whether it answered.
+
+    Nothing is sent when the operator's `policy` refuses the model's host or key variable.
+    """
+    refusal = _refusal(model, keys, policy)
+    if refusal:
+        return ConnectionCheck(False, refusal, None)
+    messages = [{"role": "user", "content": "Reply with the single word OK."}]
     own = client is None
     client = client or httpx.Client()
     try:
-        result = call(model, [{"role": "user", "content": "Reply with the single word OK."}],
-                      keys.get(model.api_key_env), client, clock)
+        [(_, result)] = list(_outcomes([("", model)], messages, keys, policy, client, clock))
     finally:
         if own:
             client.close()
@@ -317,8 +375,60 @@ def check_connection(model: Model, keys: Mapping[str, str], clock: Clock,
         return ConnectionCheck(True, f"Connected: “{model.model}” answered in "
                                      f"{result.latency_ms:,.0f} ms with “{reply}”.",
                                result.latency_ms)
-    what = failure_message(result.error_type, result.http_status, result.latency_ms)
-    return ConnectionCheck(False, f"{what} Details: {result.error_detail}", result.latency_ms)
+    return ConnectionCheck(False, failure_message(result.error_type, result.http_status,
+                                                  result.latency_ms), result.latency_ms)
+
+
+def _refusal(model: Model, keys: Mapping[str, str], policy: egress.EgressPolicy) -> str | None:
+    """Why the model may not be called now under the policy, or None."""
+    try:
+        egress.check_url(policy, None, model.base_url)
+        if model.api_key_env:
+            egress.check_secret_name(policy, model.api_key_env)
+    except Invalid as refusal:
+        return str(refusal)
+    if model.api_key_env and not keys.get(model.api_key_env):
+        return (f"The environment variable {model.api_key_env} is not set on the Quorum "
+                "server, so there is no API key to send. Set it and restart Quorum.")
+    return None
+
+
+def _key(model: Model, keys: Mapping[str, str], policy: egress.EgressPolicy) -> str | None:
+    """The model's API key, only if the policy lets its variable be sent."""
+    allowed = model.api_key_env and egress.allows_secret(policy, model.api_key_env)
+    return keys.get(model.api_key_env) if allowed else None
+
+
+def _outcomes(jobs: list[tuple[str, Model]], messages: list[dict[str, str]],
+              keys: Mapping[str, str], policy: egress.EgressPolicy, client: httpx.Client,
+              clock: Clock) -> Iterator[tuple[tuple[str, Model], CallResult]]:
+    """Call the models at once; yield each (job, outcome) as it ends, by its deadline at most.
+
+    A call past its model's timeout is given up as timed out at once; its thread ends by
+    itself (`call` stops reading at the same deadline).
+    """
+    pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="model-call")
+    try:
+        started = clock()
+        futures: dict[Future, tuple[str, Model]] = {
+            pool.submit(call, model, messages, _key(model, keys, policy), client, clock):
+                (slot, model) for slot, model in jobs}
+        deadline = {f: started + model.timeout_s for f, (_, model) in futures.items()}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=max(0.0, min(deadline[f] for f in pending)
+                                                      - clock()),
+                                 return_when=FIRST_COMPLETED)
+            for f in done:
+                yield futures[f], f.result()
+            at = clock()
+            for f in [f for f in pending if at >= deadline[f]]:
+                pending.discard(f)
+                yield futures[f], CallResult(False, None, "timeout", None,
+                                             _late_detail(futures[f][1]),
+                                             (at - started) * 1000, None, None, at)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 # ------------------------------------------------------------------------------- availability
@@ -487,17 +597,18 @@ def similar_pairs(contents: Mapping[str, str], threshold: float = SIMILAR_AT
 
 def generate(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, *, prompt: str | None,
              keys: Mapping[str, str], now: datetime, clock: Clock,
-             client: httpx.Client | None = None, on_result: OnResult | None = None
-             ) -> StepState:
+             client: httpx.Client | None = None, on_result: OnResult | None = None,
+             policy: egress.EgressPolicy = egress.CLOSED) -> StepState:
     """Ask every model of the item's form at once; `on_result` sees each response as it is stored.
 
     `prompt` is the expert's when the form asks for one (ignored when the item supplies it).
-    Earlier asks stay recorded; this one becomes the one the answer is about.
+    Earlier asks stay recorded; this one becomes the one the answer is about. Models the
+    operator's `policy` no longer lets the server call are refused before anything is sent.
     """
     with reading(conn) as cur:
         context = _context(cur, user, item_id, now)
         prompt = _prompt(context, prompt)
-        models = _resolve(cur, context.step["models"], keys)
+        models = _resolve(cur, context.step["models"], keys, policy)
         asked = cur.execute("SELECT count(*) FROM model_generations WHERE user_id = ? "
                             "AND item_id = ?", [user.id, item_id]).fetchone()[0]
     if asked >= MAX_GENERATIONS:
@@ -518,14 +629,15 @@ def generate(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, *, promp
 
     generation_id, _ = writing(conn, start)
     jobs = [(slot, model) for slot, model in zip(workflow.SLOTS, models, strict=False)]
-    _run(conn, context, generation_id, jobs, _messages(context.step, prompt), keys, now, clock,
-         client, on_result)
+    _run(conn, context, generation_id, jobs, _messages(context.step, prompt), keys, policy, now,
+         clock, client, on_result)
     return state(conn, user, item_id)
 
 
 def retry(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, slots: list[str], *,
           keys: Mapping[str, str], now: datetime, clock: Clock,
-          client: httpx.Client | None = None, on_result: OnResult | None = None) -> StepState:
+          client: httpx.Client | None = None, on_result: OnResult | None = None,
+          policy: egress.EgressPolicy = egress.CLOSED) -> StepState:
     """Call the models behind failed responses of the latest ask again, at once."""
     with reading(conn) as cur:
         context = _context(cur, user, item_id, now)
@@ -545,9 +657,9 @@ def retry(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, slots: list
                                "answer about the other responses, regenerate, or skip the item.")
         if not slots:
             raise Invalid("Choose a response to retry.")
-        models = _resolve(cur, [by_slot[s].model_name for s in slots], keys)
+        models = _resolve(cur, [by_slot[s].model_name for s in slots], keys, policy)
     _run(conn, context, current.generation_id, list(zip(slots, models, strict=True)),
-         _messages(context.step, current.prompt), keys, now, clock, client, on_result)
+         _messages(context.step, current.prompt), keys, policy, now, clock, client, on_result)
     return state(conn, user, item_id)
 
 
@@ -592,15 +704,20 @@ def _prompt(context: _Context, typed: str | None) -> str:
     return typed
 
 
-def _resolve(cur: duckdb.DuckDBPyConnection, names: list[str],
-             keys: Mapping[str, str]) -> list[Model]:
+def _resolve(cur: duckdb.DuckDBPyConnection, names: list[str], keys: Mapping[str, str],
+             policy: egress.EgressPolicy) -> list[Model]:
     found = {r[1]: Model(*r) for r in cur.execute(
         f"SELECT {_MODEL_COLUMNS} FROM models WHERE list_contains(?, name)", [names]).fetchall()}
     missing = [n for n in names if n not in found]
     if missing:
         raise Conflict(f"The model(s) {', '.join(missing)} of this campaign are not configured "
                        "any more, so they cannot be asked. Skip the item; it costs you nothing.")
-    keyless = [n for n in names if found[n].api_key_env and not keys.get(found[n].api_key_env)]
+    outside = [n for n in names if not egress.allows_url(policy, found[n].base_url)]
+    if outside:
+        raise Conflict(f"The model(s) {', '.join(outside)} are on a host this server may not "
+                       "call any more, so they cannot be asked. Skip the item; it costs you "
+                       "nothing.")
+    keyless = [n for n in names if found[n].api_key_env and not _key(found[n], keys, policy)]
     if keyless:
         raise Conflict(f"The API key of {', '.join(keyless)} is not set on the server, so they "
                        "cannot be asked. Skip the item; it costs you nothing.")
@@ -614,46 +731,25 @@ def _messages(step: dict, prompt: str) -> list[dict[str, str]]:
 
 def _run(conn: duckdb.DuckDBPyConnection, context: _Context, generation_id: int,
          jobs: list[tuple[str, Model]], messages: list[dict[str, str]],
-         keys: Mapping[str, str], now: datetime, clock: Clock, client: httpx.Client | None,
-         on_result: OnResult | None) -> None:
+         keys: Mapping[str, str], policy: egress.EgressPolicy, now: datetime, clock: Clock,
+         client: httpx.Client | None, on_result: OnResult | None) -> None:
     """Call the models concurrently; store each outcome as it ends, then hand it to on_result.
 
-    A model past its timeout is recorded as timed out at once; its thread is left to end by
-    itself. A failing `on_result` (the page went away) stops the showing, not the recording:
-    its exception is raised again once every call is stored.
+    A failing `on_result` (the page went away) stops the showing, not the recording: its
+    exception is raised again once every call is stored.
     """
     own_client = client is None
     client = client or httpx.Client()
-    pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="model-call")
     shown_error: BaseException | None = None
     try:
-        started = clock()
-        futures: dict[Future, tuple[str, Model]] = {
-            pool.submit(call, model, messages, keys.get(model.api_key_env), client, clock):
-                (slot, model) for slot, model in jobs}
-        deadline = {f: started + model.timeout_s for f, (_, model) in futures.items()}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=max(0.0, min(deadline[f] for f in pending)
-                                                      - clock()),
-                                 return_when=FIRST_COMPLETED)
-            ended = [(f, f.result()) for f in done]
-            at = clock()
-            for f in [f for f in pending if at >= deadline[f]]:
-                pending.discard(f)
-                ended.append((f, CallResult(False, None, "timeout", None,
-                                            f"no reply within {futures[f][1].timeout_s:g} s",
-                                            (at - started) * 1000, None, None, at)))
-            for f, result in ended:
-                slot, model = futures[f]
-                shown = _record(conn, context, generation_id, slot, model, result, now, clock)
-                if on_result is not None and shown_error is None:
-                    try:
-                        on_result(shown)
-                    except BaseException as error:  # raised again below, once all is stored
-                        shown_error = error
+        for (slot, model), result in _outcomes(jobs, messages, keys, policy, client, clock):
+            shown = _record(conn, context, generation_id, slot, model, result, now, clock)
+            if on_result is not None and shown_error is None:
+                try:
+                    on_result(shown)
+                except BaseException as error:  # raised again below, once all is stored
+                    shown_error = error
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
         if own_client:
             client.close()
     if shown_error is not None:
@@ -812,7 +908,7 @@ def call_log(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int | No
         return cur.execute(
             "SELECT c.started_at, c.model_name AS model, c.item_id, u.username AS expert, "
             "g.attempt AS generation, c.slot, c.attempt, c.status, c.error_type, c.http_status, "
-            "c.latency_ms, c.prompt_tokens, c.completion_tokens, c.error_detail "
+            "c.latency_ms, c.prompt_tokens, c.completion_tokens "
             "FROM model_calls c JOIN model_generations g ON g.id = c.generation_id "
             "JOIN users u ON u.id = c.user_id "
             f"WHERE {where} "

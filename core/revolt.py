@@ -12,6 +12,8 @@ appends the change with its reason to `revolt_events`, whose key (team, version)
 transition impossible. Every member's poll calls it, so it must be, and is, idempotent. A member
 whose page stops polling for `Settings.dropout_seconds` is marked dropped; the others go on.
 Each member is paid, once, for every stage they finish, in the transaction that finishes it.
+A team that ends early (nobody left, or the campaign stopped) gives back to the pool the items
+it left undecided, for the next team.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ STAGE_NAMES = {"lobby": "Lobby", "vote": "Vote", "explain": "Explain",
 EXPLANATION_LENGTH = (10, 2000)
 CONCEPT_LENGTH = (2, 60)
 SURVEY_COMMENT_LENGTH = 2000
+# Why a team ended before finishing, as revolt_released records it.
+NOBODY_LEFT, CAMPAIGN_CLOSED = "nobody left", "campaign closed"
 
 
 @dataclass(frozen=True)
@@ -298,7 +302,7 @@ def advance_in(cur: duckdb.DuckDBPyConnection, team_id: int, now: datetime,
         move = _next_move(cur, team_id, stage, campaign, now)
         if move is None:
             break
-        to_stage, reason = move
+        to_stage, reason, cause = move
         swapped = cur.execute(
             "UPDATE revolt_teams SET stage = ?, version = version + 1, stage_started_at = ?, "
             "finished_at = CASE WHEN ? = 'done' THEN ? ELSE finished_at END "
@@ -311,16 +315,29 @@ def advance_in(cur: duckdb.DuckDBPyConnection, team_id: int, now: datetime,
         cur.execute("INSERT INTO revolt_events VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [team_id, swapped[0], campaign_id, stage, to_stage, reason, now])
         moves.append(Transition(team_id, swapped[0], stage, to_stage, reason))
-        if to_stage == "done":
-            _release_unvoted(cur, team_id)
+        if cause is not None:
+            _release_undecided(cur, team_id, stage, cause, now)
         stage, version = to_stage, swapped[0]
     return moves
 
 
-def _release_unvoted(cur: duckdb.DuckDBPyConnection, team_id: int) -> None:
-    """Give back to the pool the items of an ended team that nobody voted on."""
-    cur.execute("DELETE FROM revolt_batch WHERE team_id = ? AND item_id NOT IN "
-                "(SELECT item_id FROM revolt_votes WHERE team_id = ?)", [team_id, team_id])
+def _release_undecided(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str, cause: str,
+                       now: datetime) -> None:
+    """Give back to the pool what a team that ended early left undecided.
+
+    That is the items nobody voted on, and the conflicts nobody gave a concept (a concept can
+    still decide an item once mapped). Their batch rows move to revolt_released, so the next
+    team can have them; the team's votes and explanations stay, as history.
+    """
+    cur.execute(
+        "INSERT INTO revolt_released SELECT b.item_id, b.team_id, b.campaign_id, b.position, "
+        "b.conflict, $stage, $cause, $now FROM revolt_batch b WHERE b.team_id = $team AND ("
+        "b.item_id NOT IN (SELECT item_id FROM revolt_votes WHERE team_id = $team) OR "
+        "(b.conflict AND b.item_id NOT IN "
+        " (SELECT item_id FROM revolt_categories WHERE team_id = $team)))",
+        {"team": team_id, "stage": stage, "cause": cause, "now": now})
+    cur.execute("DELETE FROM revolt_batch WHERE team_id = $team AND item_id IN "
+                "(SELECT item_id FROM revolt_released WHERE team_id = $team)", {"team": team_id})
 
 
 def sweep(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime,
@@ -380,11 +397,12 @@ def _drop_silent(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str, now: 
 
 
 def _next_move(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str, campaign: Campaign,
-               now: datetime) -> tuple[str, str] | None:
-    """The stage the team should be in next and why, or None while someone is still working."""
+               now: datetime) -> tuple[str, str, str | None] | None:
+    """The stage the team should be in next, why, and what ended it early (None when it
+    was not); or None while someone is still working."""
     closed = campaign.closed_reason(now)
     if closed:
-        return "done", f"The campaign stopped taking work: {closed}"
+        return "done", f"The campaign stopped taking work: {closed}", CAMPAIGN_CLOSED
     active, gone, pending = cur.execute(
         "SELECT count(*) FILTER (WHERE m.status = 'active'), "
         "count(*) FILTER (WHERE m.status <> 'active'), "
@@ -393,7 +411,7 @@ def _next_move(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str, campaig
         "ON d.team_id = m.team_id AND d.user_id = m.user_id AND d.stage = ? "
         "WHERE m.team_id = ?", [stage, team_id]).fetchone()
     if active == 0:
-        return "done", "Nobody is left in the team: every member dropped out or left."
+        return "done", "Nobody is left in the team: every member dropped out or left.", NOBODY_LEFT
     if pending:
         return None
     who = (f"All {active} members" if not gone else
@@ -402,22 +420,24 @@ def _next_move(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str, campaig
         conflicts, items = cur.execute(
             "SELECT count(*) FILTER (WHERE labels > 1), count(*) FROM "
             "(SELECT b.item_id, count(DISTINCT v.label) AS labels FROM revolt_batch b "
-            " LEFT JOIN revolt_votes v ON v.item_id = b.item_id WHERE b.team_id = ? "
+            " LEFT JOIN revolt_votes v ON v.item_id = b.item_id AND v.team_id = b.team_id "
+            " WHERE b.team_id = ? "
             " GROUP BY b.item_id)", [team_id]).fetchone()
         if conflicts == 0:
             return "done", (f"{who} finished voting and all {items} items were unanimous, so "
-                            "Explain and Categorize are skipped.")
-        return "explain", f"{who} finished voting; {conflicts} of {items} items conflicted."
+                            "Explain and Categorize are skipped."), None
+        return "explain", f"{who} finished voting; {conflicts} of {items} items conflicted.", None
     if stage == "explain":
-        return "categorize", f"{who} finished explaining the conflicting items."
-    return "done", f"{who} finished categorizing."
+        return "categorize", f"{who} finished explaining the conflicting items.", None
+    return "done", f"{who} finished categorizing.", None
 
 
 def _decide_conflicts(cur: duckdb.DuckDBPyConnection, team_id: int) -> None:
     """Record once, as Vote ends, which items got more than one label."""
     cur.execute(
         "UPDATE revolt_batch SET conflict = (SELECT count(DISTINCT v.label) > 1 "
-        "FROM revolt_votes v WHERE v.item_id = revolt_batch.item_id) WHERE team_id = ?",
+        "FROM revolt_votes v WHERE v.item_id = revolt_batch.item_id "
+        "AND v.team_id = revolt_batch.team_id) WHERE team_id = ?",
         [team_id])
 
 
@@ -720,7 +740,8 @@ def _made(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str) -> dict[int,
     only_conflicts = "" if stage == "vote" else "AND b.conflict"
     return dict(cur.execute(
         f"SELECT e.user_id, count(*) FROM {table} e JOIN revolt_batch b "
-        f"ON b.item_id = e.item_id WHERE e.team_id = ? {only_conflicts} GROUP BY e.user_id",
+        f"ON b.item_id = e.item_id AND b.team_id = e.team_id WHERE e.team_id = ? "
+        f"{only_conflicts} GROUP BY e.user_id",
         [team_id]).fetchall())
 
 
@@ -733,7 +754,8 @@ def _todo(cur: duckdb.DuckDBPyConnection, team_id: int, user_id: int,
     rows = cur.execute(
         f"SELECT b.item_id, b.position, i.payload, v.label FROM revolt_batch b "
         f"JOIN items i ON i.id = b.item_id "
-        f"LEFT JOIN revolt_votes v ON v.item_id = b.item_id AND v.user_id = $user "
+        f"LEFT JOIN revolt_votes v ON v.item_id = b.item_id AND v.team_id = $team "
+        f"AND v.user_id = $user "
         f"WHERE b.team_id = $team {only_conflicts} AND b.item_id NOT IN "
         f"(SELECT item_id FROM {table} WHERE team_id = $team AND user_id = $user) "
         f"ORDER BY b.position", {"team": team_id, "user": user_id}).fetchall()

@@ -72,6 +72,7 @@ class Lobby:
 def preview(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime,
             settings: Settings) -> Preview:
     """The campaign as an expert sees it before joining its lobby."""
+    _end_abandoned_if_nothing_left(conn, campaign_id, now, settings)
     with reading(conn) as cur:
         campaign = campaigns.fetch(cur, campaign_id)
         revolt.require_team_campaign(campaign)
@@ -87,6 +88,16 @@ def preview(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: 
     return Preview(campaign, cfg, spec, revolt.label_question(spec), examples,
                    settings.batch_size, settings.team_size, vote_minutes,
                    vote_minutes * 3, left, joined, problem)
+
+
+def _end_abandoned_if_nothing_left(conn: duckdb.DuckDBPyConnection, campaign_id: int,
+                                   now: datetime, settings: Settings) -> None:
+    # Teams whose members all went silent are ended by lobby polls and Monitor; when they hold
+    # the last items nobody may be in the lobby to poll, so end them before saying "nothing left".
+    with reading(conn) as cur:
+        if items_left(cur, campaign_id) > 0:
+            return
+    revolt.sweep(conn, campaign_id, now, settings)
 
 
 def items_left(cur: duckdb.DuckDBPyConnection, campaign_id: int) -> int:
@@ -225,10 +236,14 @@ def form_teams_in(cur: duckdb.DuckDBPyConnection, campaign: Campaign, now: datet
     formed = []
     while len(ready) >= settings.team_size:
         group, ready = ready[:settings.team_size], ready[settings.team_size:]
+        # Items an ended team gave back come first (lowest ids), but never to someone who
+        # already voted on them: a judgment is made once per expert (and votes are keyed so).
         items = [i for (i,) in cur.execute(
-            "SELECT id FROM items WHERE campaign_id = ? AND id NOT IN "
-            "(SELECT item_id FROM revolt_batch WHERE campaign_id = ?) ORDER BY id LIMIT ?",
-            [campaign.id, campaign.id, settings.batch_size]).fetchall()]
+            "SELECT id FROM items WHERE campaign_id = $campaign AND id NOT IN "
+            "(SELECT item_id FROM revolt_batch WHERE campaign_id = $campaign) AND id NOT IN "
+            "(SELECT item_id FROM revolt_votes WHERE list_contains($group, user_id)) "
+            "ORDER BY id LIMIT $size",
+            {"campaign": campaign.id, "group": group, "size": settings.batch_size}).fetchall()]
         if not items:
             break
         formed.append(_create_team(cur, campaign, question["id"], group, items, now))

@@ -2,7 +2,9 @@
 
 Final labels: an item its team labeled unanimously keeps that label; a conflicting item takes
 the label the requester mapped from the concept its team gave it (the concept most of its
-members chose, the earliest on a tie); until that concept is mapped the item is pending.
+members chose, the earliest on a tie); until that concept is mapped the item is pending. An
+item a team gave back when it ended early (see `revolt._release_undecided`) is waiting for
+another team, and only the team that has it now decides it; the earlier team's judgments stay.
 """
 
 from __future__ import annotations
@@ -17,21 +19,39 @@ from core.db import reading, writing
 from core.errors import Invalid, NotFound
 from core.users import User
 
-# One row per item given to a team, with its final label and where that label comes from.
-# Used by `final_labels` and by the export in core.io ($campaign is the only parameter).
+# Why an ended team gave an item back, from its revolt_released row `r`, in words.
+_GIVEN_BACK = """('the team that had it ended during ' || upper(r.stage[1]) || r.stage[2:]
+    || CASE r.cause WHEN 'nobody left' THEN ' with nobody left'
+                    ELSE ' when the campaign stopped taking work' END)"""
+
+# One row per item given to a team: the team that has it now (whose votes and concept alone
+# decide it), or, for an item an ended team gave back and no team has yet, the last team that
+# had it, with why it is waiting. Used by `final_labels` and by the export in core.io
+# ($campaign is the only parameter).
 FINAL_LABELS_SQL = """
     WITH teams AS (SELECT id, stage FROM revolt_teams WHERE campaign_id = $campaign),
-    votes AS (
-        SELECT item_id, count(*) AS votes, count(DISTINCT label) AS labels,
+    held AS (
+        SELECT item_id, team_id, position, conflict, NULL AS waiting
+        FROM revolt_batch WHERE campaign_id = $campaign
+        UNION ALL (
+            SELECT item_id, team_id, position, conflict,
+                   'waiting for another team: ' || GIVEN_BACK
+            FROM revolt_released r
+            WHERE campaign_id = $campaign AND item_id NOT IN
+                  (SELECT item_id FROM revolt_batch WHERE campaign_id = $campaign)
+            QUALIFY row_number() OVER (PARTITION BY item_id
+                                       ORDER BY released_at DESC, team_id DESC) = 1)
+    ), votes AS (
+        SELECT item_id, team_id, count(*) AS votes, count(DISTINCT label) AS labels,
                min(label) AS label
-        FROM revolt_votes WHERE team_id IN (SELECT id FROM teams) GROUP BY item_id
+        FROM revolt_votes WHERE team_id IN (SELECT id FROM teams) GROUP BY item_id, team_id
     ), given AS (
-        SELECT item_id, concept_key, count(*) AS members, min(chosen_at) AS first_at
+        SELECT item_id, team_id, concept_key, count(*) AS members, min(chosen_at) AS first_at
         FROM revolt_categories WHERE team_id IN (SELECT id FROM teams)
-        GROUP BY item_id, concept_key
+        GROUP BY item_id, team_id, concept_key
     ), team_concept AS (
-        SELECT item_id, concept_key FROM given
-        QUALIFY row_number() OVER (PARTITION BY item_id
+        SELECT item_id, team_id, concept_key FROM given
+        QUALIFY row_number() OVER (PARTITION BY item_id, team_id
                                    ORDER BY members DESC, first_at, concept_key) = 1
     ), names AS (
         SELECT concept_key, mode(concept) AS concept FROM revolt_categories
@@ -40,45 +60,76 @@ FINAL_LABELS_SQL = """
     SELECT b.item_id, i.external_id, b.team_id, t.stage AS team_stage,
            coalesce(v.votes, 0) AS votes, b.conflict, tc.concept_key, n.concept,
            m.label AS mapped_label,
-           CASE WHEN b.conflict IS NULL OR coalesce(v.votes, 0) = 0 THEN NULL
+           CASE WHEN b.waiting IS NOT NULL OR b.conflict IS NULL
+                     OR coalesce(v.votes, 0) = 0 THEN NULL
                 WHEN NOT b.conflict THEN v.label ELSE m.label END AS final_label,
-           CASE WHEN b.conflict IS NULL THEN 'team still voting'
+           CASE WHEN b.waiting IS NOT NULL THEN b.waiting
+                WHEN b.conflict IS NULL THEN 'team still voting'
                 WHEN coalesce(v.votes, 0) = 0 THEN 'no votes'
                 WHEN NOT b.conflict THEN 'unanimous'
                 WHEN m.label IS NOT NULL THEN CASE WHEN m.is_new THEN 'concept (new label)'
                                                    ELSE 'concept' END
                 WHEN tc.concept_key IS NOT NULL THEN 'pending: concept not mapped'
                 WHEN t.stage <> 'done' THEN 'pending: team still working'
-                ELSE 'unresolved: no concept given' END AS label_source
-    FROM revolt_batch b
+                ELSE 'unresolved: no concept given' END AS label_source,
+           b.waiting IS NOT NULL AS waiting
+    FROM held b
     JOIN teams t ON t.id = b.team_id
     JOIN items i ON i.id = b.item_id
-    LEFT JOIN votes v ON v.item_id = b.item_id
-    LEFT JOIN team_concept tc ON tc.item_id = b.item_id
+    LEFT JOIN votes v ON v.item_id = b.item_id AND v.team_id = b.team_id
+    LEFT JOIN team_concept tc ON tc.item_id = b.item_id AND tc.team_id = b.team_id
     LEFT JOIN names n ON n.concept_key = tc.concept_key
     LEFT JOIN revolt_concept_labels m ON m.campaign_id = $campaign
                                      AND m.concept_key = tc.concept_key
-"""
+""".replace("GIVEN_BACK", _GIVEN_BACK)
 
-# The export: every team item with its votes, explanations, concepts and final label.
+# The export: every team item with its votes, explanations and concepts (from the team on the
+# row), its final label, and what earlier teams that gave it back had judged (history).
 _EXPORT_SQL = """
-    WITH final AS (FINAL)
+    WITH final AS (FINAL),
+    team_votes AS (
+        SELECT v.item_id, v.team_id, list({'expert': u.username, 'label': v.label,
+                                           'voted_at': v.voted_at} ORDER BY v.voted_at) AS votes
+        FROM revolt_votes v JOIN users u ON u.id = v.user_id
+        WHERE v.team_id IN (SELECT id FROM revolt_teams WHERE campaign_id = $campaign)
+        GROUP BY ALL
+    ), team_explanations AS (
+        SELECT e.item_id, e.team_id,
+               list({'expert': u.username, 'explanation': e.explanation,
+                     'written_at': e.written_at} ORDER BY e.written_at) AS explanations
+        FROM revolt_explanations e JOIN users u ON u.id = e.user_id
+        WHERE e.team_id IN (SELECT id FROM revolt_teams WHERE campaign_id = $campaign)
+        GROUP BY ALL
+    ), team_concepts AS (
+        SELECT c.item_id, c.team_id,
+               list({'expert': u.username, 'concept': c.concept,
+                     'concept_key': c.concept_key} ORDER BY c.chosen_at) AS concepts
+        FROM revolt_categories c JOIN users u ON u.id = c.user_id
+        WHERE c.team_id IN (SELECT id FROM revolt_teams WHERE campaign_id = $campaign)
+        GROUP BY ALL
+    ), earlier AS (
+        SELECT r.item_id, list({
+                   'team_id': r.team_id, 'ended_during': r.stage,
+                   'reason': GIVEN_BACK,
+                   'votes': tv.votes, 'explanations': te.explanations}
+                   ORDER BY r.released_at, r.team_id) AS teams
+        FROM final f JOIN revolt_released r ON r.item_id = f.item_id AND r.team_id <> f.team_id
+        LEFT JOIN team_votes tv ON tv.item_id = r.item_id AND tv.team_id = r.team_id
+        LEFT JOIN team_explanations te ON te.item_id = r.item_id AND te.team_id = r.team_id
+        GROUP BY r.item_id
+    )
     SELECT f.item_id, f.external_id, $campaign AS campaign_id, f.team_id, f.team_stage,
            i.payload::JSONTYPE AS payload, f.conflict,
-           (SELECT to_json(list({'expert': u.username, 'label': v.label,
-                                 'voted_at': v.voted_at} ORDER BY v.voted_at))
-            FROM revolt_votes v JOIN users u ON u.id = v.user_id
-            WHERE v.item_id = f.item_id)::JSONTYPE AS votes,
-           (SELECT to_json(list({'expert': u.username, 'explanation': e.explanation,
-                                 'written_at': e.written_at} ORDER BY e.written_at))
-            FROM revolt_explanations e JOIN users u ON u.id = e.user_id
-            WHERE e.item_id = f.item_id)::JSONTYPE AS explanations,
-           (SELECT to_json(list({'expert': u.username, 'concept': c.concept,
-                                 'concept_key': c.concept_key} ORDER BY c.chosen_at))
-            FROM revolt_categories c JOIN users u ON u.id = c.user_id
-            WHERE c.item_id = f.item_id)::JSONTYPE AS concepts,
-           f.concept AS team_concept, f.mapped_label, f.final_label, f.label_source
+           to_json(tv.votes)::JSONTYPE AS votes,
+           to_json(te.explanations)::JSONTYPE AS explanations,
+           to_json(tc.concepts)::JSONTYPE AS concepts,
+           f.concept AS team_concept, f.mapped_label, f.final_label, f.label_source,
+           to_json(ea.teams)::JSONTYPE AS earlier_teams
     FROM final f JOIN items i ON i.id = f.item_id
+    LEFT JOIN team_votes tv ON tv.item_id = f.item_id AND tv.team_id = f.team_id
+    LEFT JOIN team_explanations te ON te.item_id = f.item_id AND te.team_id = f.team_id
+    LEFT JOIN team_concepts tc ON tc.item_id = f.item_id AND tc.team_id = f.team_id
+    LEFT JOIN earlier ea ON ea.item_id = f.item_id
     ORDER BY f.team_id, f.item_id
 """
 
@@ -87,7 +138,8 @@ def export_sql(json_type: str) -> str:
     """The export query ($campaign): JSON columns as `json_type` (JSON, or VARCHAR for text)."""
     if json_type not in ("JSON", "VARCHAR"):
         raise ValueError(json_type)
-    return _EXPORT_SQL.replace("FINAL", FINAL_LABELS_SQL).replace("JSONTYPE", json_type)
+    return (_EXPORT_SQL.replace("FINAL", FINAL_LABELS_SQL).replace("GIVEN_BACK", _GIVEN_BACK)
+            .replace("JSONTYPE", json_type))
 
 
 def _owned(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int) -> campaigns.Campaign:
@@ -137,9 +189,9 @@ def concept_examples(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: 
             SELECT i.id AS item_id, i.external_id, i.payload::VARCHAR AS payload, c.team_id,
                    count(*) AS members,
                    (SELECT list(e.explanation ORDER BY e.written_at) FROM revolt_explanations e
-                    WHERE e.item_id = i.id) AS explanations,
+                    WHERE e.item_id = i.id AND e.team_id = c.team_id) AS explanations,
                    (SELECT list(v.label ORDER BY v.label) FROM revolt_votes v
-                    WHERE v.item_id = i.id) AS votes
+                    WHERE v.item_id = i.id AND v.team_id = c.team_id) AS votes
             FROM revolt_categories c
             JOIN revolt_teams t ON t.id = c.team_id AND t.campaign_id = $campaign
             JOIN items i ON i.id = c.item_id
@@ -187,6 +239,15 @@ def final_labels(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int)
                            {"campaign": campaign_id}).df()
 
 
+def waiting(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int) -> pd.DataFrame:
+    """Items an ended team gave back that no team has yet, with the team and why."""
+    _owned(conn, actor, campaign_id)
+    with reading(conn) as cur:
+        return cur.execute(f"SELECT item_id, external_id, team_id, votes, label_source AS reason "
+                           f"FROM ({FINAL_LABELS_SQL}) WHERE waiting ORDER BY item_id",
+                           {"campaign": campaign_id}).df()
+
+
 def label_summary(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int) -> pd.DataFrame:
     """How many items got their final label from where: unanimous, concept, pending, …"""
     _owned(conn, actor, campaign_id)
@@ -200,7 +261,8 @@ def label_summary(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int
 
 def teams(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
           now: datetime) -> pd.DataFrame:
-    """Every team of the campaign: stage, members still in and gone, time in its stage."""
+    """Every team of the campaign: stage, members still in and gone, items kept and given
+    back, time in its stage."""
     _owned(conn, actor, campaign_id)
     with reading(conn) as cur:
         return cur.execute(
@@ -212,6 +274,8 @@ def teams(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
                    (SELECT count(*) FROM revolt_batch b WHERE b.team_id = t.id) AS items,
                    (SELECT count(*) FILTER (WHERE conflict) FROM revolt_batch b
                     WHERE b.team_id = t.id) AS conflicts,
+                   (SELECT count(*) FROM revolt_released r WHERE r.team_id = t.id)
+                       AS given_back,
                    CASE WHEN t.stage = 'done' THEN NULL
                         ELSE date_diff('second', t.stage_started_at, $now) / 60 END
                        AS minutes_in_stage,

@@ -6,9 +6,10 @@
 
 Each model id answers from its own queue of behaviours, one per request, then from its default
 (a reply naming the model and echoing the prompt). Behaviours: Reply (after an optional
-delay), Delay (a slow reply), HttpError, Malformed (a 200 whose body is not a completion) and
-Drop (the connection is closed without a response). Every request received is kept in
-`requests`. Only the standard library is used.
+delay), Delay (a slow reply), HttpError, Malformed (a 200 whose body is not a completion), Raw
+(bytes sent as they are), Drop (the connection is closed without a response) and Trickle (a
+reply sent a byte at a time). Every request received, on any path, is kept in `requests`; when
+a client hangs up on a trickle, the time is kept in `hangups`. Only the standard library is used.
 """
 
 from __future__ import annotations
@@ -50,6 +51,19 @@ class Malformed:
 
 
 @dataclass(frozen=True)
+class Raw:
+    """Send `data` as it is, then close: e.g. a status line that is not HTTP."""
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Trickle:
+    """A 200 whose headers come at once and whose body comes one byte every `interval` s."""
+    interval: float = 0.5
+    size: int = 60
+
+
+@dataclass(frozen=True)
 class Drop:
     """Close the connection after reading the request, without answering."""
 
@@ -59,6 +73,7 @@ class _State:
     plans: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     defaults: dict[str, Any] = field(default_factory=dict)
     requests: list[dict] = field(default_factory=list)
+    hangups: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -77,14 +92,15 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"{}")
         except ValueError:
             body = {}
-        if not self.path.rstrip("/").endswith("/chat/completions"):
-            self._send(404, json.dumps({"error": {"message": f"no route {self.path}"}}))
-            return
         model = str(body.get("model", ""))
         with self.state.lock:
             self.state.requests.append({"path": self.path, "model": model, "body": body,
                                         "authorization": self.headers.get("Authorization"),
                                         "at": time.monotonic()})
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._send(404, json.dumps({"error": {"message": f"no route {self.path}"}}))
+            return
+        with self.state.lock:
             queue = self.state.plans[model]
             behaviour = queue.popleft() if queue else self.state.defaults.get(model, Reply())
         self._act(behaviour, model, body)
@@ -100,12 +116,33 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(behaviour, Malformed):
             self._send(200, behaviour.body)
             return
+        if isinstance(behaviour, Raw):
+            self.close_connection = True
+            self.wfile.write(behaviour.data)
+            return
+        if isinstance(behaviour, Trickle):
+            self._trickle(behaviour)
+            return
         delay = behaviour.seconds if isinstance(behaviour, Delay) else behaviour.delay
         if delay and self.state.stopping.wait(delay):
             return  # the server is stopping: give up quietly
         text = behaviour.text if behaviour.text is not None else _default_text(model, body)
         usage = not isinstance(behaviour, Reply) or behaviour.usage
         self._send(200, json.dumps(_completion(model, text, body, usage)))
+
+    def _trickle(self, behaviour: Trickle) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(behaviour.size))
+            self.end_headers()
+            for _ in range(behaviour.size):
+                if self.state.stopping.wait(behaviour.interval):
+                    return
+                self.wfile.write(b" ")
+        except OSError:  # the client hung up
+            with self.state.lock:
+                self.state.hangups.append(time.monotonic())
 
     def _send(self, status: int, text: str) -> None:
         data = text.encode()
@@ -190,6 +227,12 @@ class FakeOpenAI:
         """Every request received, oldest first."""
         with self._state.lock:
             return list(self._state.requests)
+
+    @property
+    def hangups(self) -> list[float]:
+        """When clients hung up on a trickling reply (time.monotonic), oldest first."""
+        with self._state.lock:
+            return list(self._state.hangups)
 
 
 def main() -> None:

@@ -6,8 +6,11 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from core import campaigns, models
+from core import campaigns, egress, models
 from core.users import User
+
+# What the tests' operator allows: the fake server's host, and the test key variables.
+POLICY = egress.EgressPolicy(hosts=("127.0.0.1",), secret_names=("FAKE_KEY", "BETA_KEY"))
 
 # The expert writes a prompt, two models answer, the expert rates each, prefers one, rewrites.
 COMPARE = """\
@@ -35,13 +38,29 @@ blocks:
 """
 
 
+def item_prompt_form(*names: str) -> str:
+    """A form whose items give the prompt to the models `names`, and one free-text question."""
+    return (f"blocks:\n  - {{type: model_responses, models: [{', '.join(names)}], "
+            "prompt_field: prompt}\n  - {type: free_text, id: note, prompt: Note}\n")
+
+
 def register(conn, actor: User, base_url: str, now: datetime, *names: str,
-             timeout_s: float = 5, api_key_env: str = "") -> None:
+             timeout_s: float = 5, api_key_env: str = "",
+             policy: egress.EgressPolicy = POLICY) -> None:
     """Register models named `names`, each served under its own name by the fake server."""
     for name in names:
         models.save_model(conn, actor, name=name, base_url=base_url, model=name,
                           api_key_env=api_key_env, timeout_s=timeout_s, max_tokens=256,
-                          temperature=0.2, now=now)
+                          temperature=0.2, now=now, policy=policy)
+
+
+def legacy_model(conn, owner: User, name: str, base_url: str, api_key_env: str,
+                 now: datetime, timeout_s: float = 5) -> None:
+    """A registry row saved before the operator's policy (or under a wider one): plain SQL."""
+    conn.execute("INSERT INTO models (name, base_url, model, api_key_env, timeout_s, max_tokens,"
+                 " temperature, created_by, created_at, updated_at) "
+                 "VALUES (?, ?, ?, ?, ?, 256, 0.2, ?, ?, ?)",
+                 [name, base_url, name, api_key_env, timeout_s, owner.id, now, now])
 
 
 def model_campaign(conn, actor: User, now: datetime, spec: str = COMPARE, n_items: int = 3,

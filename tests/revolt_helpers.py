@@ -101,3 +101,43 @@ def wait(conn, clock: Clock, seconds: float, team_id: int, present: list[User],
         clock.tick(step)
         for user in present:
             revolt.poll(conn, user, team_id, clock.now, settings)
+
+
+# Items 3 and 4 conflict: the first member says "Yes" where the others say "No".
+TWO_CONFLICTS = (["Yes", "No", "Yes", "Yes"], ["Yes", "No", "No", "No"], ["Yes", "No", "No", "No"])
+
+
+def team_in(conn, trio: list[User], campaign_id: int, clock: Clock, stage_name: str
+            ) -> tuple[int, list[int]]:
+    """A team whose items 3 and 4 conflict, stopped in `stage_name` with part of its work done.
+
+    In Vote only the first two members have voted; in Explain the first explained item 3; in
+    Categorize everyone explained and the first gave item 3 a concept. Returns the team and
+    its batch."""
+    team_id = form_team(conn, trio, campaign_id, clock)
+    items = batch(conn, team_id)
+    voters = trio[:2] if stage_name == "vote" else trio
+    for user, labels in zip(voters, TWO_CONFLICTS, strict=False):
+        vote_all(conn, user, team_id, labels, clock)
+    if stage_name == "explain":
+        revolt.explain(conn, trio[0], team_id, items[2], "Stripes and a huge paw.",
+                       clock.tick(), SETTINGS)
+    if stage_name == "categorize":
+        for user in trio:
+            explain_all(conn, user, team_id, clock)
+        revolt.categorize(conn, trio[0], team_id, items[2], "Big cat", clock.tick(), SETTINGS)
+    assert stage(conn, team_id) == stage_name
+    return team_id, items
+
+
+def abandon(conn, trio: list[User], team_id: int, campaign_id: int, clock: Clock,
+            how: str = "leave") -> None:
+    """Every member goes: each presses Leave, or all pages fall silent and Monitor sweeps."""
+    if how == "leave":
+        for user in trio:
+            revolt.leave(conn, user, team_id, clock.tick(), SETTINGS)
+    else:
+        clock.tick(SETTINGS.dropout_seconds + 1)
+        revolt.sweep(conn, campaign_id, clock.now, SETTINGS)
+    assert stage(conn, team_id) == "done"
+

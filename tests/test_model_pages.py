@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import db, users, workspace
 from tests.fake_openai import Delay, Drop, FakeOpenAI, HttpError, Malformed, Reply
-from tests.mitl import RANK, model_campaign, register
+from tests.mitl import RANK, item_prompt_form, legacy_model, model_campaign, register
 from tests.test_pages import texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,8 @@ def site(tmp_path, monkeypatch, fake):
     monkeypatch.setenv("QUORUM_BCRYPT_ROUNDS", "4")
     monkeypatch.setenv("QUORUM_EMPTY", "1")
     monkeypatch.setenv("FAKE_KEY", "sk-test")
+    monkeypatch.setenv("QUORUM_MODEL_KEY_VARS", "FAKE_KEY")
+    monkeypatch.setenv("QUORUM_MODEL_HOSTS", "127.0.0.1")
     now = real_now()
     conn = db.connect(path)
     workspace.ensure(conn, now, demo=False)
@@ -131,15 +133,16 @@ def test_when_every_model_fails_the_expert_retries_or_skips_for_free(site, fake)
     at.button(key=f"{key}:models:ask").click().run()
     assert any("None of the models answered" in e.value for e in at.error)
     assert [w.value for w in at.warning] == [
-        "The model's server sent a reply Quorum could not read.",
+        "The model's server sent a reply Quorum could not read (HTTP 200 · malformed).",
         "The model's server could not be reached, or it dropped the connection."]
     button(at, "Submit").click().run()  # refused, plainly, under the responses
     assert any("skipping it costs you nothing" in e.value for e in at.error)
     assert at.text_area(key=f"{key}:models:prompt").value == "Explain tides."
     button(at, "Retry all").click().run()
     assert any("None of the models answered" in e.value for e in at.error)
-    assert [w.value for w in at.warning] == ["The model's server failed (HTTP 500).",
-                                             "The model's server is busy (too many requests)."]
+    assert [w.value for w in at.warning] == [
+        "The model's server failed (HTTP 500 · server_error).",
+        "The model's server is busy: too many requests (HTTP 429 · rate_limited)."]
     button(at, "Skip this item, no penalty").click().run()
     assert not at.exception
     assert site.rows("SELECT item_id FROM skips") == [(item,)]
@@ -164,7 +167,7 @@ def test_an_item_prompt_is_asked_at_once_alike_responses_are_pointed_out_and_ran
     item = site.rows("SELECT item_id FROM leases")[0][0]
     key = f"item-{item}"
     assert "Question number 0?" in texts(at)  # the item's prompt, asked without a click
-    assert "The model's server failed (HTTP 500)." in [w.value for w in at.warning]
+    assert "The model's server failed (HTTP 500 · server_error)." in [w.value for w in at.warning]
     assert any("Responses A and B are nearly the same (100% alike)" in i.value for i in at.info)
     assert at.multiselect(key=f"{key}:order").options == ["Response A", "Response B"]
     at.run()  # a rerun reads the responses back instead of asking again
@@ -230,7 +233,7 @@ def test_the_requester_registers_tests_and_sees_a_model_in_analytics(site, fake)
     assert at.success and at.success[0].value.startswith("Connected: “alpha” answered in")
     fake.plan("alpha", HttpError(401))
     button(at, "Test connection").click().run()
-    assert "refused Quorum's API key (HTTP 401)" in at.error[0].value
+    assert "refused Quorum's API key (HTTP 401 · auth)" in at.error[0].value
     # calls made by experts show up in the analytics
     register(site.connection, site.rita, fake.base_url, real_now(), "beta")
     campaign = model_campaign(site.connection, site.rita, real_now())
@@ -259,3 +262,91 @@ def test_the_design_preview_shows_the_model_step_and_which_models_are_missing(si
     assert {"How good is response A?", "How good is response B?",
             "Which response is better?"} <= set(preview)
     assert not fake.requests  # a preview asks no model
+
+
+def key_column(at: AppTest) -> dict[str, str]:
+    table = at.dataframe[0].value
+    return dict(zip(table["name"], table["key"], strict=True))
+
+
+def test_only_the_allowed_key_variables_are_read_reported_or_sent(site, fake, monkeypatch):
+    monkeypatch.setenv("SERVER_SECRET", "s3cret-value")
+    monkeypatch.delenv("NOT_THERE", raising=False)
+    now = real_now()
+    for name, variable in (("leaky", "SERVER_SECRET"), ("absent", "NOT_THERE")):
+        legacy_model(site.connection, site.rita, name, fake.base_url, variable, now)
+    register(site.connection, site.rita, fake.base_url, now, "keyed", api_key_env="FAKE_KEY")
+    at = site.app("rita", "views/models.py")
+    assert not at.exception
+    keys = key_column(at)
+    assert keys["keyed"] == "set"
+    assert keys["leaky"] == keys["absent"]  # whether SERVER_SECRET exists is never told
+    assert "FAKE_KEY" in texts(at) and "QUORUM_MODEL_KEY_VARS" in texts(at)
+    at.selectbox(key="model_pick").set_value("leaky").run()
+    button(at, "Test connection").click().run()
+    assert "QUORUM_MODEL_KEY_VARS" in at.error[0].value and "s3cret" not in all_text(at)
+    # registering with the variable is refused under its field, naming the setting to change
+    at.selectbox(key="model_pick").set_value("").run()
+    for box, value in zip(at.text_input, ("grab", fake.base_url, "grab", "SERVER_SECRET"),
+                          strict=True):
+        box.input(value)
+    button(at, "Register model").click().run()
+    assert not at.exception
+    assert any("QUORUM_MODEL_KEY_VARS" in e.value for e in at.error)
+    assert "grab" not in key_column(at)
+    # an expert's ask does not send it either: the campaign is unavailable
+    campaign = model_campaign(site.connection, site.rita, now,
+                              spec=item_prompt_form("leaky"))
+    label = site.app("ada", "views/label.py", campaign=str(campaign.id))
+    assert not label.exception and any("unavailable" in w.value for w in label.warning)
+    assert fake.requests == []
+
+
+SECRET_BODY = '{"error": {"message": "db password is hunter2"}, "internal": "TOPSECRET"}'
+
+
+def test_a_failing_server_is_shown_as_status_and_kind_never_its_reply(site, fake):
+    now = real_now()
+    register(site.connection, site.rita, fake.base_url, now, "alpha", "beta")
+    at = site.app("rita", "views/models.py")
+    at.selectbox(key="model_pick").set_value("alpha").run()
+    fake.plan("alpha", HttpError(500, SECRET_BODY))
+    button(at, "Test connection").click().run()
+    assert "HTTP 500 · server_error" in at.error[0].value
+    assert "hunter2" not in all_text(at) and "TOPSECRET" not in all_text(at)
+    campaign = model_campaign(site.connection, site.rita, now)
+    fake.plan("beta", HttpError(503, SECRET_BODY))
+    label = site.app("ada", "views/label.py", campaign=str(campaign.id))
+    item = site.rows("SELECT item_id FROM leases")[0][0]
+    label.text_area(key=f"item-{item}:models:prompt").input("Hi")
+    label.button(key=f"item-{item}:models:ask").click().run()
+    assert "The model's server failed (HTTP 503 · server_error)." in [
+        w.value for w in label.warning]
+    assert "hunter2" not in all_text(label)
+    monitor = site.app("rita", "views/monitor.py", campaign=str(campaign.id))
+    assert not monitor.exception
+    shown = "\n".join(d.value.to_csv() for d in monitor.dataframe)
+    assert "server_error" in shown and "hunter2" not in shown and "TOPSECRET" not in shown
+
+
+def test_without_a_host_allow_list_only_administrators_set_base_urls(site, fake, monkeypatch):
+    monkeypatch.delenv("QUORUM_MODEL_HOSTS")
+    at = site.app("rita", "views/models.py")
+    assert not at.exception
+    assert "only an administrator" in texts(at) and "QUORUM_MODEL_HOSTS" in texts(at)
+    assert at.text_input[1].disabled  # the base URL
+    boss = users.register(site.connection, username="boss", name="Boss",
+                          email="boss@example.com", password="correct-horse-9",
+                          expertise=[("general", "en-US")], now=real_now(), rounds=4)
+    site.connection.execute("INSERT INTO user_roles VALUES (?, 'admin', ?) ON CONFLICT DO "
+                            "NOTHING", [boss.id, real_now()])
+    admin = site.app("boss", "views/models.py")
+    assert not admin.text_input[1].disabled
+    for box, value in zip(admin.text_input, ("alpha", fake.base_url, "alpha", ""), strict=True):
+        box.input(value)
+    button(admin, "Register model").click().run()
+    assert not admin.exception and key_column(admin) == {"alpha": "no key needed"}
+    at = site.app("rita", "views/models.py")  # requesters use it
+    at.selectbox(key="model_pick").set_value("alpha").run()
+    button(at, "Test connection").click().run()
+    assert at.success and at.success[0].value.startswith("Connected")

@@ -6,13 +6,14 @@ import json
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
 
-from core import assign, models, responses, workflow
+from core import assign, egress, models, responses, workflow
 from core.errors import Conflict, Forbidden, Invalid
 from tests.conftest import snapshot
-from tests.fake_openai import Delay, Drop, FakeOpenAI, HttpError, Malformed, Reply
-from tests.mitl import RANK, model_campaign, register
+from tests.fake_openai import Delay, Drop, FakeOpenAI, HttpError, Malformed, Raw, Reply, Trickle
+from tests.mitl import POLICY, RANK, item_prompt_form, legacy_model, model_campaign, register
 
 clock = time.perf_counter
 GOOD = {"rate_a": 4, "rate_b": 2, "better": "A", "rewrite": "A better answer."}
@@ -55,18 +56,19 @@ def test_the_registry_checks_every_field_and_keeps_only_the_key_variable_name(co
     with pytest.raises(Invalid) as refused:
         models.save_model(conn, requester, name="Bad Name", base_url="localhost:8000",
                           model="", api_key_env="sk-live-123", timeout_s=0, max_tokens=0,
-                          temperature=3, now=now)
+                          temperature=3, now=now, policy=POLICY)
     assert set(refused.value.problems) == {"name", "base_url", "model", "api_key_env",
                                            "timeout_s", "max_tokens", "temperature"}
     assert "never the key itself" in refused.value.problems["api_key_env"]
     with pytest.raises(Invalid, match="highlighted") as refused:
         models.save_model(conn, requester, name="x", base_url="http://h/v1/chat/completions",
                           model="m", api_key_env="", timeout_s=5, max_tokens=5, temperature=0,
-                          now=now)
+                          now=now, policy=POLICY)
     assert "base URL only" in refused.value.problems["base_url"]
+    hosted = egress.EgressPolicy(hosts=("api.example.com",), secret_names=("OPENAI_API_KEY",))
     saved = models.save_model(conn, requester, name="gpt", base_url="https://api.example.com/v1/",
                               model="gpt-x", api_key_env="OPENAI_API_KEY", timeout_s=30,
-                              max_tokens=512, temperature=0.7, now=now)
+                              max_tokens=512, temperature=0.7, now=now, policy=hosted)
     assert saved.endpoint == "https://api.example.com/v1/chat/completions"
     stored = conn.execute("SELECT * FROM models").fetchall()
     assert "OPENAI_API_KEY" in str(stored) and "sk-" not in str(stored)
@@ -78,7 +80,7 @@ def test_names_are_unique_and_only_the_owner_or_an_admin_changes_a_model(conn, r
     with pytest.raises(Invalid) as refused:
         models.save_model(conn, requester, name="beta", base_url="http://127.0.0.1:9/v1",
                           model="b", api_key_env="", timeout_s=5, max_tokens=5, temperature=0,
-                          now=now, existing="alpha")
+                          now=now, existing="alpha", policy=POLICY)
     assert "taken" in refused.value.problems["name"]
     other = make_user("rex", roles=("requester",), expertise=())
     with pytest.raises(Forbidden, match="registered this model"):
@@ -88,7 +90,7 @@ def test_names_are_unique_and_only_the_owner_or_an_admin_changes_a_model(conn, r
     boss = make_user("boss", roles=("admin",), expertise=())
     changed = models.save_model(conn, boss, name="alpha2", base_url="http://127.0.0.1:9/v1",
                                 model="a", api_key_env="", timeout_s=9, max_tokens=5,
-                                temperature=0, now=now, existing="alpha")
+                                temperature=0, now=now, existing="alpha", policy=POLICY)
     assert changed.timeout_s == 9 and changed.created_by == requester.id
     models.delete_model(conn, boss, "beta")
     assert models.registry(conn, requester)["name"].tolist() == ["alpha2"]
@@ -97,18 +99,163 @@ def test_names_are_unique_and_only_the_owner_or_an_admin_changes_a_model(conn, r
 def test_check_connection_says_plainly_what_happened(conn, requester, fake, now):
     register(conn, requester, fake.base_url, now, "alpha", api_key_env="FAKE_KEY")
     alpha = models.get_model(conn, "alpha")
-    missing = models.check_connection(alpha, {}, clock)
+    missing = models.check_connection(alpha, {}, clock, policy=POLICY)
     assert not missing.ok and "FAKE_KEY is not set" in missing.message and not fake.requests
-    good = models.check_connection(alpha, {"FAKE_KEY": "sk-test"}, clock)
+    good = models.check_connection(alpha, {"FAKE_KEY": "sk-test"}, clock, policy=POLICY)
     assert good.ok and good.message.startswith("Connected: “alpha” answered in")
     assert fake.requests[-1]["authorization"] == "Bearer sk-test"
     fake.plan("alpha", HttpError(401, '{"error": {"message": "bad key"}}'))
-    refused = models.check_connection(alpha, {"FAKE_KEY": "sk-wrong"}, clock)
-    assert not refused.ok and "refused Quorum's API key (HTTP 401)" in refused.message
-    assert "bad key" in refused.message
+    refused = models.check_connection(alpha, {"FAKE_KEY": "sk-wrong"}, clock, policy=POLICY)
+    assert not refused.ok and "refused Quorum's API key (HTTP 401 · auth)" in refused.message
+    assert "bad key" not in refused.message  # the server's words are never passed on
     register(conn, requester, "http://127.0.0.1:9/v1", now, "nowhere")
-    unreachable = models.check_connection(models.get_model(conn, "nowhere"), {}, clock)
+    unreachable = models.check_connection(models.get_model(conn, "nowhere"), {}, clock,
+                                          policy=POLICY)
     assert not unreachable.ok and "could not be reached" in unreachable.message
+
+
+# ------------------------------------------------------------------------------ egress policy
+
+def test_the_operator_names_the_hosts_and_key_variables_and_bad_settings_are_refused():
+    policy = egress.parse_policy("localhost:8000, *.example.com, [::1]:9000, 10.0.0.5",
+                                 "OPENAI_API_KEY, QUORUM_MODEL_KEY_*")
+    assert policy.hosts == ("localhost:8000", "*.example.com", "[::1]:9000", "10.0.0.5")
+    allowed = ["http://localhost:8000/v1", "http://LOCALHOST.:8000/v1", "https://a.example.com/v1",
+               "https://a.b.example.com", "http://[::1]:9000/v1", "http://10.0.0.5:1234/v1"]
+    refused = ["http://localhost:8001/v1", "https://example.com/v1", "https://aexample.com",
+               "http://evil.test#@localhost:8000", "http://evil.test\\@localhost:8000/",
+               "http://10.0.0.50/v1", "file:///etc/passwd", "http://ex\u0430mple.com"]
+    assert [u for u in allowed if not egress.allows_url(policy, u)] == []
+    assert [u for u in refused if egress.allows_url(policy, u)] == []
+    assert [n for n in ("OPENAI_API_KEY", "QUORUM_MODEL_KEY_VLLM")
+            if not egress.allows_secret(policy, n)] == []
+    assert [n for n in ("OPENAI_API_KEY_2", "HOME", "QUORUM_MODEL_KEY", "")
+            if egress.allows_secret(policy, n)] == []
+    assert egress.parse_policy(None, None) == egress.CLOSED  # nothing set: the closed default
+    assert egress.parse_policy("  ", "").hosts is None
+    with pytest.raises(Invalid, match="QUORUM_MODEL_KEY_VARS holds “\\*”"):
+        egress.parse_policy(None, "*")
+    with pytest.raises(Invalid, match="QUORUM_MODEL_HOSTS holds “http://x/v1”"):
+        egress.parse_policy("ok.example.com, http://x/v1", None)
+    with pytest.raises(Invalid, match="user name and password"):
+        egress.check_url(policy, None, "http://me:pw@localhost:8000/v1")
+
+
+def test_a_key_variable_the_operator_did_not_allow_is_refused_and_never_sent(
+        conn, requester, fake, now, monkeypatch):
+    policy = egress.EgressPolicy(hosts=("127.0.0.1",), secret_names=("QUORUM_MODEL_KEY_*",))
+    with pytest.raises(Invalid) as refused:
+        models.save_model(conn, requester, name="leak", base_url=fake.base_url, model="leak",
+                          api_key_env="SERVER_SECRET", timeout_s=5, max_tokens=5, temperature=0,
+                          now=now, policy=policy)
+    assert "QUORUM_MODEL_KEY_VARS" in refused.value.problems["api_key_env"]
+    assert "QUORUM_MODEL_KEY_*" in refused.value.problems["api_key_env"]
+    with pytest.raises(Invalid) as refused:  # with no variable allowed: only keyless servers
+        register(conn, requester, fake.base_url, now, "leak", api_key_env="OPENAI_API_KEY",
+                 policy=egress.EgressPolicy(hosts=("127.0.0.1",)))
+    assert "sends no API keys" in refused.value.problems["api_key_env"]
+    assert models.list_models(conn) == []
+    # a row from before the policy: even handed its value, core sends nothing anywhere
+    legacy_model(conn, requester, "leak", fake.base_url, "SERVER_SECRET", now)
+    leak = models.get_model(conn, "leak")
+    check = models.check_connection(leak, {"SERVER_SECRET": "s3cret"}, clock, policy=policy)
+    assert not check.ok and "QUORUM_MODEL_KEY_VARS" in check.message
+    assert fake.requests == []
+
+
+def test_hosts_outside_the_allow_list_are_refused_and_never_called(conn, requester, make_user,
+                                                                   fake, now):
+    policy = egress.EgressPolicy(hosts=("models.example.com",))
+    with pytest.raises(Invalid) as refused:
+        register(conn, requester, fake.base_url, now, "inside", policy=policy)
+    assert "127.0.0.1 is not a host this server may call" in refused.value.problems["base_url"]
+    assert "QUORUM_MODEL_HOSTS" in refused.value.problems["base_url"]
+    legacy_model(conn, requester, "inside", fake.base_url, "", now)
+    check = models.check_connection(models.get_model(conn, "inside"), {}, clock, policy=policy)
+    assert not check.ok and "QUORUM_MODEL_HOSTS" in check.message
+    campaign = model_campaign(conn, requester, now, spec=item_prompt_form("inside"))
+    ada = make_user("ada")
+    held = assign.claim_next(conn, ada, campaign.id, now).assignment
+    with pytest.raises(Conflict, match="may not call"):
+        models.generate(conn, ada, held.item_id, prompt=None, keys={}, now=now, clock=clock,
+                        policy=policy)
+    assert fake.requests == []
+    assert conn.execute("SELECT count(*) FROM model_generations").fetchone()[0] == 0
+
+
+def test_without_an_allow_list_only_administrators_set_base_urls(conn, requester, make_user,
+                                                                  fake, now):
+    closed = egress.CLOSED
+    with pytest.raises(Forbidden, match="only an administrator sets where requests go"):
+        register(conn, requester, fake.base_url, now, "alpha", policy=closed)
+    boss = make_user("boss", roles=("admin",), expertise=())
+    register(conn, boss, fake.base_url, now, "alpha", policy=closed)
+    legacy_model(conn, requester, "mine", fake.base_url, "", now)
+    changed = models.save_model(conn, requester, name="mine", base_url=fake.base_url + "/",
+                                model="mine", api_key_env="", timeout_s=9, max_tokens=5,
+                                temperature=0, now=now, existing="mine", policy=closed)
+    assert changed.timeout_s == 9  # the address as it was: other fields may change
+    with pytest.raises(Forbidden, match="administrator"):
+        models.save_model(conn, requester, name="mine", base_url="http://127.0.0.1:9/v1",
+                          model="mine", api_key_env="", timeout_s=9, max_tokens=5,
+                          temperature=0, now=now, existing="mine", policy=closed)
+    # requesters use what administrators registered
+    assert models.check_connection(models.get_model(conn, "alpha"), {}, clock,
+                                   policy=closed).ok
+
+
+# ----------------------------------------------------------------- failures and deadlines
+
+SECRET_BODY = '{"error": {"message": "db password is hunter2"}, "internal": "TOPSECRET"}'
+
+
+@pytest.mark.parametrize("failure, shown", [
+    (HttpError(500, SECRET_BODY), "HTTP 500 · server_error"),
+    (HttpError(404, "TOPSECRET hunter2"), "HTTP 404 · client_error"),
+    (Malformed("TOPSECRET hunter2"), "HTTP 200 · malformed"),
+    (Raw(b"TOPSECRET hunter2 internal banner\r\n\r\n"), "could not be reached"),
+])
+def test_what_a_failing_server_says_is_never_shown_or_stored(conn, setup, fake, requester,
+                                                             now, failure, shown):
+    campaign, ada, held = setup
+    fake.plan("alpha", failure)
+    check = models.check_connection(models.get_model(conn, "alpha"), {}, clock, policy=POLICY)
+    assert not check.ok and shown in check.message
+    assert "TOPSECRET" not in check.message and "hunter2" not in check.message
+    fake.plan("beta", failure)
+    got = ask(conn, ada, held, now)
+    assert shown in got.results[1].message
+    stored = conn.execute("SELECT error_detail FROM model_calls").fetchall()
+    log = models.call_log(conn, requester, campaign.id)
+    for text in (str(stored), got.results[1].message, log.to_csv()):
+        assert "TOPSECRET" not in text and "hunter2" not in text
+
+
+def test_a_trickling_server_cannot_hold_a_call_past_its_deadline(conn, requester, fake, now):
+    register(conn, requester, fake.base_url, now, "slow", timeout_s=2)
+    fake.plan("slow", Trickle(interval=0.5, size=60))  # 30 s of one byte at a time
+    started = time.monotonic()
+    check = models.check_connection(models.get_model(conn, "slow"), {}, clock, policy=POLICY)
+    took = time.monotonic() - started
+    assert not check.ok and "Timed out" in check.message
+    assert took < 2.6, f"a 2-second test took {took:.1f} s"
+    # and the connection itself is given up at the deadline, not left to run for 30 s
+    deadline = started + 2
+    while not fake.hangups and time.monotonic() < deadline + 3:
+        time.sleep(0.1)
+    assert fake.hangups and fake.hangups[0] < deadline + 2.1  # two bytes after it
+
+
+def test_a_trickling_model_is_cut_off_at_its_deadline_during_an_ask(conn, setup, fake, now):
+    campaign, ada, held = setup  # alpha and beta, 1 s each
+    fake.plan("beta", Trickle(interval=0.4, size=60))
+    started = time.monotonic()
+    with httpx.Client() as shared:  # as the pages do: one client that outlives the ask
+        got = ask(conn, ada, held, now, client=shared)
+        assert got.results[1].error_type == "timeout" and time.monotonic() - started < 1.6
+        while not fake.hangups and time.monotonic() < started + 4:
+            time.sleep(0.1)
+    assert fake.hangups and fake.hangups[0] < started + 2.4
 
 
 # ---------------------------------------------------------------------------- asking models
@@ -309,7 +456,7 @@ def test_items_can_supply_the_prompt_and_ranking_covers_the_responses_that_came(
     held = assign.claim_next(conn, ada, campaign.id, now).assignment
     fake.plan("gamma", HttpError(500))
     got = models.generate(conn, ada, held.item_id, prompt="ignored", keys={"FAKE_KEY": "k"},
-                          now=now, clock=clock)
+                          now=now, clock=clock, policy=POLICY)
     assert got.prompt == held.payload["prompt"] and got.available == ["A", "B"]
     assert {r["authorization"] for r in fake.requests} == {"Bearer k"}
     for bad, field in (({"order": ["A", "B", "C"], "best": "A"}, "order"),

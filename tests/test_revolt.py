@@ -15,6 +15,7 @@ from tests.revolt_helpers import (
     CAT_SPEC,
     SETTINGS,
     Clock,
+    abandon,
     batch,
     categorize_all,
     conflicts,
@@ -24,6 +25,7 @@ from tests.revolt_helpers import (
     paid,
     stage,
     status,
+    team_in,
     vote_all,
     wait,
 )
@@ -350,6 +352,8 @@ def test_last_member_standing(conn, cats, trio, clock):
                                             "explaining the conflicting items.")
     categorize_all(conn, ann, team_id, "Painted cat", clock)
     assert stage(conn, team_id) == "done"
+    assert len(batch(conn, team_id)) == 4  # finished alone: nothing goes back to the pool
+    assert conn.execute("SELECT count(*) FROM revolt_released").fetchone()[0] == 0
     assert len(paid(conn, ann)) == 3
     assert [len(paid(conn, u)) for u in (bob, cyd)] == [1, 1]
 
@@ -549,3 +553,79 @@ def test_items_nobody_voted_on_go_back_to_the_pool_when_a_team_ends(conn, cats, 
         revolt.leave(conn, user, team_id, clock.tick(), SETTINGS)
     assert stage(conn, team_id) == "done"
     assert batch(conn, team_id) == [items[0]]  # the voted item keeps its judgment
+
+
+@pytest.mark.parametrize("how", ["leave", "silence"])
+@pytest.mark.parametrize("ended_in", WORK)
+def test_what_a_team_everyone_left_did_not_decide_goes_to_the_next_team(
+        conn, cats, trio, make_user, clock, ended_in, how):
+    team_id, items = team_in(conn, trio, cats.id, clock, ended_in)
+    abandon(conn, trio, team_id, cats.id, clock, how)
+    # Unanimous items keep their label, and so does an item someone gave a concept; the
+    # conflicts nobody categorized go back.
+    kept = items[:3] if ended_in == "categorize" else items[:2]
+    given_back = [i for i in items if i not in kept]
+    assert batch(conn, team_id) == kept
+    assert conn.execute("SELECT item_id, stage, cause FROM revolt_released WHERE team_id = ? "
+                        "ORDER BY position", [team_id]).fetchall() == [
+        (i, ended_in, "nobody left") for i in given_back]
+    assert revolt_lobby.preview(conn, trio[0], cats.id, clock.now, SETTINGS).items_left == \
+        12 - 4 + len(given_back)
+
+    newcomers = [make_user(f"new{n}") for n in range(3)]
+    second = form_team(conn, newcomers, cats.id, clock)
+    assert batch(conn, second)[:len(given_back)] == given_back
+    for user in newcomers:
+        vote_all(conn, user, second, ["No"] * 4, clock)
+    assert stage(conn, second) == "done"  # its own votes agree; the first team's do not count
+    assert conflicts(conn, second) == []
+
+
+def test_closing_the_campaign_gives_back_what_its_teams_left_undecided(conn, cats, trio,
+                                                                        make_user, clock):
+    team_id, items = team_in(conn, trio, cats.id, clock, "explain")
+    conn.execute("UPDATE campaigns SET status = 'closed' WHERE id = ?", [cats.id])
+    revolt.poll(conn, trio[1], team_id, clock.tick(), SETTINGS)
+    assert stage(conn, team_id) == "done"
+    assert batch(conn, team_id) == items[:2]
+    assert conn.execute("SELECT cause FROM revolt_released").fetchall() == [
+        ("campaign closed",)] * 2
+    conn.execute("UPDATE campaigns SET status = 'live' WHERE id = ?", [cats.id])  # reopened
+    second = form_team(conn, [make_user(f"new{n}") for n in range(3)], cats.id, clock)
+    assert batch(conn, second)[:2] == items[2:]
+
+
+def test_a_former_member_never_gets_an_item_they_voted_on_again(conn, cats, trio, make_user,
+                                                                clock):
+    team_id, items = team_in(conn, trio, cats.id, clock, "explain")
+    abandon(conn, trio, team_id, cats.id, clock)
+    again = form_team(conn, [trio[0], make_user("dee"), make_user("eve")], cats.id, clock)
+    assert not set(batch(conn, again)) & set(items)
+    fresh = form_team(conn, [make_user(f"new{n}") for n in range(3)], cats.id, clock)
+    assert batch(conn, fresh)[:2] == items[2:]
+
+
+def test_the_migration_gives_back_items_stranded_before_it(conn, cats, trio, clock):
+    team_id, items = team_in(conn, trio, cats.id, clock, "explain")
+    abandon(conn, trio, team_id, cats.id, clock)
+    # The database as 0007 left it: the team's batch still holds its undecided items.
+    conn.execute("INSERT INTO revolt_batch SELECT item_id, team_id, campaign_id, position, "
+                 "conflict FROM revolt_released")
+    conn.execute("DROP TABLE revolt_released")
+    conn.execute("DELETE FROM schema_migrations WHERE version = 8")
+    assert db.migrate(conn) == [8]
+    assert batch(conn, team_id) == items[:2]
+    assert conn.execute("SELECT item_id, stage, cause FROM revolt_released ORDER BY position"
+                        ).fetchall() == [(i, "explain", "nobody left") for i in items[2:]]
+
+
+def test_a_silent_team_holding_the_last_items_gives_them_back_before_the_preview(
+        conn, make_campaign, trio, make_user, clock):
+    few = make_campaign(n_items=4, spec=CAT_SPEC, kind="revolt", title="Four cats")
+    team_id, items = team_in(conn, trio, few.id, clock, "explain")
+    newcomer = make_user("newcomer")
+    assert revolt_lobby.preview(conn, newcomer, few.id, clock.now, SETTINGS).items_left == 0
+    clock.tick(SETTINGS.dropout_seconds + 1)  # every page fell silent; nobody is in the lobby
+    preview = revolt_lobby.preview(conn, newcomer, few.id, clock.now, SETTINGS)
+    assert (preview.items_left, preview.can_join) == (2, True)
+    assert stage(conn, team_id) == "done"

@@ -79,6 +79,25 @@ def painters(conn, n: int = 2) -> list[users.User]:
             for k in range(n)]
 
 
+def crew_team(conn, campaign_id: int) -> tuple[list[users.User], int]:
+    """mei and two painters enter the lobby and say ready: their team forms."""
+    rules = team.settings()
+    crew = [users.get_user(conn, "mei"), *painters(conn)]
+    for member in crew:
+        revolt_lobby.enter(conn, member, campaign_id, settings.now(), rules)
+    for member in crew:
+        team_id = revolt_lobby.set_ready(conn, member, campaign_id, settings.now(), rules).team_id
+    return crew, team_id
+
+
+def vote_as(conn, crew: list[users.User], team_id: int, labels: tuple[str, ...]) -> None:
+    """Each member gives every item of the batch their label."""
+    for member, label in zip(crew, labels, strict=True):
+        for task in revolt.session(conn, member, team_id, team.settings()).todo:
+            revolt.vote(conn, member, team_id, task.item_id, label, settings.now(),
+                        team.settings())
+
+
 def test_the_landing_card_leads_to_the_preview_and_the_lobby(harness):
     app, conn = harness
     at = app("mei", "views/home.py")
@@ -101,14 +120,9 @@ def test_the_landing_card_leads_to_the_preview_and_the_lobby(harness):
 def test_a_team_session_page_follows_the_stages(harness):
     app, conn = harness
     campaign_id = cats_id(conn)
-    mei = users.get_user(conn, "mei")
     rules = team.settings()
-    crew = [mei, *painters(conn)]
-    for member in crew:
-        revolt_lobby.enter(conn, member, campaign_id, settings.now(), rules)
-    for member in crew:
-        lobby = revolt_lobby.set_ready(conn, member, campaign_id, settings.now(), rules)
-    team_id = lobby.team_id
+    crew, team_id = crew_team(conn, campaign_id)
+    mei = crew[0]
 
     at = app("mei", campaign=campaign_id)
     assert not at.exception
@@ -156,16 +170,9 @@ def test_finished_members_take_the_survey_and_the_dropped_see_their_pay(harness)
     app, conn = harness
     campaign_id = cats_id(conn)
     rules = team.settings()
-    mei = users.get_user(conn, "mei")
-    crew = [mei, *painters(conn)]
-    for member in crew:
-        revolt_lobby.enter(conn, member, campaign_id, settings.now(), rules)
-    for member in crew:
-        team_id = revolt_lobby.set_ready(conn, member, campaign_id, settings.now(), rules).team_id
+    crew, team_id = crew_team(conn, campaign_id)
     revolt.leave(conn, crew[2], team_id, settings.now(), rules)
-    for member in crew[:2]:
-        for task in revolt.session(conn, member, team_id, rules).todo:
-            revolt.vote(conn, member, team_id, task.item_id, "Yes", settings.now(), rules)
+    vote_as(conn, crew[:2], team_id, ("Yes", "Yes"))
     at = app("mei", campaign=campaign_id)
     assert "Your team is done. You earned **$1.60**" in texts(at)
     at.radio[0].set_value(4)
@@ -186,15 +193,8 @@ def test_concept_review_maps_concepts_and_monitor_shows_teams(harness):
     app, conn = harness
     campaign_id = cats_id(conn)
     rules = team.settings()
-    mei = users.get_user(conn, "mei")
-    crew = [mei, *painters(conn)]
-    for member in crew:
-        revolt_lobby.enter(conn, member, campaign_id, settings.now(), rules)
-    for member in crew:
-        team_id = revolt_lobby.set_ready(conn, member, campaign_id, settings.now(), rules).team_id
-    for member, label in zip(crew, ("Yes", "No", "No"), strict=True):
-        for task in revolt.session(conn, member, team_id, rules).todo:
-            revolt.vote(conn, member, team_id, task.item_id, label, settings.now(), rules)
+    crew, team_id = crew_team(conn, campaign_id)
+    vote_as(conn, crew, team_id, ("Yes", "No", "No"))
     for member in crew:
         for task in revolt.session(conn, member, team_id, rules).todo:
             revolt.explain(conn, member, team_id, task.item_id, "It has whiskers.",
@@ -226,3 +226,28 @@ def test_concept_review_maps_concepts_and_monitor_shows_teams(harness):
     assert "Teams" in shown
     assert [m.value for m in at.metric if m.label.startswith("Teams in")] == ["0", "0", "0", "1"]
 
+
+
+def test_the_requester_sees_which_items_wait_for_another_team_and_why(harness):
+    app, conn = harness
+    campaign_id = cats_id(conn)
+    crew, team_id = crew_team(conn, campaign_id)
+    vote_as(conn, crew, team_id, ("Yes", "No", "No"))
+    for member in crew:  # everyone leaves during Explain
+        revolt.leave(conn, member, team_id, settings.now(), team.settings())
+    why = "the team that had it ended during Explain with nobody left"
+
+    at = app("rita", "views/concepts.py", campaign=campaign_id)
+    assert not at.exception, at.exception
+    assert "2 items are waiting for another team" in texts(at)
+    assert [m.value for m in at.metric if m.label == "Waiting for another team"] == ["2"]
+    labels = at.dataframe[-1]
+    assert set(labels.value["label_source"]) == {f"waiting for another team: {why}"}
+
+    at = app("rita", "views/monitor.py", campaign=campaign_id)
+    assert not at.exception, at.exception
+    assert "Waiting for another team" in texts(at)
+    waiting = next(d for d in at.dataframe if "reason" in d.value.columns)
+    assert waiting.value["reason"].tolist() == [f"waiting for another team: {why}"] * 2
+    teams = next(d for d in at.dataframe if "given_back" in d.value.columns)
+    assert teams.value["given_back"].tolist() == [2]

@@ -14,8 +14,10 @@ from tests.revolt_helpers import (
     CAT_SPEC,
     SETTINGS,
     Clock,
+    abandon,
     batch,
     form_team,
+    team_in,
     vote_all,
 )
 
@@ -121,8 +123,9 @@ def test_final_labels_follow_unanimity_then_mapped_concepts(conn, requester, cat
         revolt_review.map_concept(conn, finished["people"][0], cats.id, "big cat", "Yes", now)
 
 
-def test_items_without_a_concept_are_unresolved_once_the_team_is_done(conn, requester, cats,
-                                                                       trio_factory, clock):
+def test_items_without_a_concept_wait_for_another_team_once_everyone_left(conn, requester,
+                                                                          cats, trio_factory,
+                                                                          clock):
     ann, bob, cyd = trio_factory()
     team_id = form_team(conn, [ann, bob, cyd], cats.id, clock)
     vote_all(conn, ann, team_id, ["Yes", "Yes", "Yes", "Yes"], clock)
@@ -133,9 +136,66 @@ def test_items_without_a_concept_are_unresolved_once_the_team_is_done(conn, requ
     revolt.leave(conn, ann, team_id, clock.tick(), SETTINGS)
     revolt.leave(conn, bob, team_id, clock.tick(), SETTINGS)
     table = revolt_review.final_labels(conn, requester, cats.id)
-    assert list(table["label_source"]) == ["unresolved: no concept given", "unanimous",
-                                           "unanimous", "unanimous"]
+    assert list(table["label_source"]) == [
+        "waiting for another team: the team that had it ended during Explain with nobody left",
+        "unanimous", "unanimous", "unanimous"]
     assert list(table["final_label"])[1:] == ["Yes", "Yes", "Yes"]
+
+
+WAITING = "waiting for another team: the team that had it ended during {} with nobody left"
+
+
+def labels_by_item(conn, requester, campaign_id) -> dict[int, tuple]:
+    table = revolt_review.final_labels(conn, requester, campaign_id)
+    return {r.item_id: (r.team_id, r.votes, None if pd.isna(r.final_label) else r.final_label,
+                        r.label_source) for r in table.itertuples()}
+
+
+@pytest.mark.parametrize("ended_in", ["vote", "explain", "categorize"])
+def test_the_requester_sees_why_items_wait_and_who_finally_labels_them(
+        conn, requester, cats, trio_factory, make_user, clock, tmp_path, ended_in):
+    trio = trio_factory()
+    team_id, items = team_in(conn, trio, cats.id, clock, ended_in)
+    abandon(conn, trio, team_id, cats.id, clock)
+    votes = 2 if ended_in == "vote" else 3
+    waiting = WAITING.format(revolt.STAGE_NAMES[ended_in])
+    given_back = items[3:] if ended_in == "categorize" else items[2:]
+    before = labels_by_item(conn, requester, cats.id)
+    assert [before[i] for i in items[:2]] == [(team_id, votes, "Yes", "unanimous"),
+                                              (team_id, votes, "No", "unanimous")]
+    assert [before[i] for i in given_back] == [(team_id, votes, None, waiting)] * len(given_back)
+    if ended_in == "categorize":  # the concept it got can still decide it
+        assert before[items[2]] == (team_id, 3, None, "pending: concept not mapped")
+    shown = revolt_review.waiting(conn, requester, cats.id)
+    assert shown[["item_id", "team_id", "reason"]].values.tolist() == [
+        [i, team_id, waiting] for i in given_back]
+    teams = revolt_review.teams(conn, requester, cats.id, clock.now)
+    assert teams[["items", "given_back"]].values.tolist() == [[4 - len(given_back),
+                                                               len(given_back)]]
+    path = tmp_path / "waiting.jsonl"
+    io.export(conn, requester, "revolt", cats.id, path, "jsonl")
+    rows = {r["item_id"]: r for r in map(json.loads, path.read_text().splitlines())}
+    assert [rows[i]["label_source"] for i in given_back] == [waiting] * len(given_back)
+    assert len(rows[given_back[0]]["votes"]) == votes and rows[given_back[0]]["earlier_teams"] \
+        is None
+
+    newcomers = [make_user(f"new{n}") for n in range(3)]
+    second = form_team(conn, newcomers, cats.id, clock)
+    for user in newcomers:
+        vote_all(conn, user, second, ["No"] * 4, clock)
+    after = labels_by_item(conn, requester, cats.id)
+    assert [after[i] for i in given_back] == [(second, 3, "No", "unanimous")] * len(given_back)
+    assert revolt_review.waiting(conn, requester, cats.id).empty
+    io.export(conn, requester, "revolt", cats.id, path, "jsonl")
+    rows = {r["item_id"]: r for r in map(json.loads, path.read_text().splitlines())}
+    assert len(rows) == 8 - len(given_back)  # one row per item, from the team deciding it
+    row = rows[given_back[0]]
+    assert (row["team_id"], row["label_source"], [v["label"] for v in row["votes"]]) == (
+        second, "unanimous", ["No"] * 3)
+    (earlier,) = row["earlier_teams"]  # the first team's judgments stay, as history
+    assert (earlier["team_id"], earlier["ended_during"], earlier["reason"]) == (
+        team_id, ended_in, waiting.removeprefix("waiting for another team: "))
+    assert [v["expert"] for v in earlier["votes"]] == ["ann", "bob", "cyd"][:votes]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from core.errors import DomainError
 from core.users import User
 from ui import settings
 from ui.feedback import show_error
-from ui.models import clock, http_client
+from ui.models import clock, http_client, policy
 from ui.workflow_form import escape_markdown
 
 SKIP_REQUEST = "model_skip_item"  # session key: the item whose expert chose the free skip
@@ -111,7 +111,7 @@ class ModelStep:
             _draw(bodies[result.slot], result)
 
         common = dict(keys=self.keys, now=settings.now(), clock=clock, client=http_client(),
-                      on_result=show)
+                      on_result=show, policy=policy())
         try:
             if action[0] == "generate":
                 self.state = models.generate(self.conn, self.user, self.item_id, prompt=typed,

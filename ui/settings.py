@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from core import egress
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,6 +23,7 @@ class Settings:
     survey_after_answers: int
     survey_period_days: int
     vendor_price: Decimal
+    model_egress: egress.EgressPolicy  # which hosts models live on, which key variables
 
 
 def load() -> Settings:
@@ -35,6 +38,8 @@ def load() -> Settings:
         survey_after_answers=int(env.get("QUORUM_SURVEY_AFTER_ANSWERS", "10")),
         survey_period_days=int(env.get("QUORUM_SURVEY_PERIOD_DAYS", "30")),
         vendor_price=Decimal(env.get("QUORUM_VENDOR_PRICE_PER_ITEM", "4.00")),
+        model_egress=egress.parse_policy(env.get("QUORUM_MODEL_HOSTS"),
+                                         env.get("QUORUM_MODEL_KEY_VARS")),
     )
 
 

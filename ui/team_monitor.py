@@ -28,12 +28,16 @@ def show_teams(conn: Connection, user: User, campaign_id: int,
             "team": "Team", "stage": "Stage", "size": "Size", "active": "Active",
             "dropped": "Dropped", "left_early": "Left", "items": "Items",
             "conflicts": "Conflicts",
+            "given_back": st.column_config.NumberColumn(
+                "Given back", help="Items the team left undecided when it ended early; they "
+                                   "go to the next team."),
             "formed_at": st.column_config.DatetimeColumn("Formed (UTC)",
                                                          format="YYYY-MM-DD HH:mm"),
             "finished_at": st.column_config.DatetimeColumn("Finished (UTC)",
                                                            format="YYYY-MM-DD HH:mm"),
             "minutes_in_stage": st.column_config.NumberColumn("Minutes in stage",
                                                               format="%.1f")})
+        show_waiting(conn, user, campaign_id)
         times, gone = st.columns(2)
         with times:
             st.markdown("**Time per stage**")
@@ -61,3 +65,14 @@ def show_teams(conn: Connection, user: User, campaign_id: int,
                              "team": "Team", "from_stage": "From", "to_stage": "To",
                              "reason": st.column_config.TextColumn("Reason", width="large")})
     st.caption("The concepts teams found are reviewed on *Concept review*.")
+
+
+def show_waiting(conn: Connection, user: User, campaign_id: int) -> None:
+    """The items ended teams gave back that no team has yet, and why (none: nothing shown)."""
+    waiting = revolt_review.waiting(conn, user, campaign_id)
+    if waiting.empty:
+        return
+    st.markdown("**Waiting for another team**")
+    st.dataframe(waiting, hide_index=True, width="stretch", column_config={
+        "item_id": "Item", "external_id": "External id", "team_id": "Team that had it",
+        "votes": "Its votes", "reason": st.column_config.TextColumn("Why", width="large")})

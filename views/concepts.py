@@ -79,12 +79,20 @@ except DomainError as error:
 counts = dict(zip(summary["label_source"], summary["items"], strict=True))
 final = sum(n for s, n in counts.items() if s == "unanimous" or s.startswith("concept"))
 pending = sum(n for s, n in counts.items() if s.startswith("pending"))
-m1, m2, m3, m4 = st.columns(4)
+waiting = sum(n for s, n in counts.items() if s.startswith("waiting"))
+m1, m2, m3, m4, m5 = st.columns(5)
 m1.metric("Items given to teams", int(summary["items"].sum()))
 m2.metric("With a final label", final)
 m3.metric("Pending", pending, help="Conflicting items whose concept is not mapped yet, or whose "
                                    "team is still working.")
-m4.metric("Concepts found", len(found))
+m4.metric("Waiting for another team", waiting,
+          help="Items a team gave back when it ended before deciding them: everyone left or "
+               "the campaign stopped taking work. The next team to form gets them.")
+m5.metric("Concepts found", len(found))
+if waiting:
+    st.info(f"{waiting} item{'s are' if waiting != 1 else ' is'} waiting for another team: the "
+            "team that had them ended before deciding them, so the next team to form gets "
+            "them. *From* in **Final labels** says why for each.", icon=":material/group_off:")
 
 st.subheader("Concepts discovered by the teams")
 if found.empty:

@@ -2,22 +2,43 @@
 
 import streamlit as st
 
-from core import models
+from core import egress, models
 from core.errors import DomainError, Invalid
 from ui import settings, state
 from ui.feedback import field_error, flash, show_error
 from ui.model_charts import show_call_analytics
-from ui.models import api_keys, clock, http_client, key_is_set
+from ui.models import api_keys, clock, http_client, key_status, policy
 
 NEW = ""  # the picker's value for "a new model"
 
+
+def policy_note(rules: egress.EgressPolicy) -> str:
+    """What the operator allows: the key variables that may be sent, where models may live."""
+    keys = (f"Key variables this server may send: {_codes(rules.secret_names)}"
+            if rules.secret_names else "This server sends no API keys, so only servers "
+            "without keys can be registered")
+    hosts = (f"Models may live on: {_codes(rules.hosts)} (`{rules.hosts_setting}`)."
+             if rules.hosts is not None else
+             f"Without a `{rules.hosts_setting}` allow-list, only an administrator sets a "
+             "model's base URL; everyone may use and test the registered models.")
+    return f"{keys} (`{rules.secrets_setting}`). {hosts}"
+
+
+def _codes(names: tuple[str, ...]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
 conn = state.connection()
 user = state.require_user()
+
+rules = policy()
+admins_only = rules.hosts is None and not user.has("admin")  # who may set a base URL here
 
 st.title("Models")
 st.caption("Quorum asks any server that speaks OpenAI's chat-completions API: vLLM, Ollama, or "
            "a hosted service. API keys stay in the Quorum server's environment: give the name "
            "of the variable that holds a key, never the key itself.")
+st.caption(policy_note(rules))
 try:
     table = models.registry(conn, user)
 except DomainError as error:
@@ -28,8 +49,7 @@ if table.empty:
     st.info("No model is registered yet, so campaigns whose forms ask models are unavailable "
             "to experts. Register one below.", icon=":material/smart_toy:")
 else:
-    table["key"] = ["no key needed" if not name else "set" if key_is_set(name) else "NOT SET"
-                    for name in table["api_key_env"]]
+    table["key"] = [key_status(name) for name in table["api_key_env"]]
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "name": "Name", "base_url": "Base URL", "model": "Model id",
         "api_key_env": "Key variable", "key": "Key on this server",
@@ -51,8 +71,10 @@ with st.form(f"model-form-{picked}"):
                          help="What workflow forms call it, e.g. `models: [llama-8b]`.")
     field_error(error, "name")
     base_url = st.text_input("Base URL", current.base_url if current else "",
-                             placeholder="http://localhost:8000/v1",
-                             help="Quorum posts to BASE_URL/chat/completions.")
+                             placeholder="http://localhost:8000/v1", disabled=admins_only,
+                             help="Quorum posts to BASE_URL/chat/completions." + (
+                                 " On this server only an administrator sets it."
+                                 if admins_only else ""))
     field_error(error, "base_url")
     model_id = st.text_input("Model id on the server", current.model if current else "",
                              placeholder="meta-llama/Llama-3.1-8B-Instruct")
@@ -77,7 +99,8 @@ if save:
         saved = models.save_model(conn, user, name=name, base_url=base_url, model=model_id,
                                   api_key_env=key_env, timeout_s=timeout_s,
                                   max_tokens=int(max_tokens), temperature=temperature,
-                                  now=settings.now(), existing=current.name if current else None)
+                                  now=settings.now(), existing=current.name if current else None,
+                                  policy=rules)
     except Invalid as problem:
         st.session_state[f"model_error_{picked}"] = problem
         st.rerun()
@@ -95,7 +118,8 @@ if current is not None:
     test_col, delete_col, _ = st.columns([1, 1, 3])
     if test_col.button("Test connection", icon=":material/network_check:", width="stretch"):
         with st.spinner(f"Asking “{current.name}” for one word…"):
-            check = models.check_connection(current, api_keys(conn), clock, http_client())
+            check = models.check_connection(current, api_keys(conn), clock, http_client(),
+                                            policy=rules)
         if check.ok:
             st.success(check.message, icon=":material/check_circle:")
         else:

@@ -41,7 +41,8 @@ def site(start_server, fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactor
         campaign = model_campaign(conn, rita, now, title=TITLE)
     finally:
         conn.close()  # one process per database file: the app opens it next
-    return start_server(QUORUM_DB=str(path), FAKE_KEY="sk-e2e"), campaign.id
+    return start_server(QUORUM_DB=str(path), FAKE_KEY="sk-e2e", QUORUM_MODEL_KEY_VARS="FAKE_KEY",
+                        QUORUM_MODEL_HOSTS="127.0.0.1"), campaign.id
 
 
 def log_in(page: Page, server: str, username: str, password: str, name: str) -> None:
