@@ -25,12 +25,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
 import httpx
 import pandas as pd
 
 from core import campaigns, egress, workflow
-from core.db import reading, writing
+from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.users import User, require_role
 
@@ -69,14 +68,14 @@ _MODEL_COLUMNS = ", ".join(f.name for f in fields(Model))
 
 # ---------------------------------------------------------------------------------- registry
 
-def list_models(conn: duckdb.DuckDBPyConnection) -> list[Model]:
+def list_models(conn: Connection) -> list[Model]:
     """Every registered model, by name."""
     with reading(conn) as cur:
         rows = cur.execute(f"SELECT {_MODEL_COLUMNS} FROM models ORDER BY name").fetchall()
     return [Model(*row) for row in rows]
 
 
-def get_model(conn: duckdb.DuckDBPyConnection, name: str) -> Model:
+def get_model(conn: Connection, name: str) -> Model:
     """The registered model with this name; NotFound otherwise."""
     with reading(conn) as cur:
         row = cur.execute(f"SELECT {_MODEL_COLUMNS} FROM models WHERE name = ?",
@@ -86,7 +85,7 @@ def get_model(conn: duckdb.DuckDBPyConnection, name: str) -> Model:
     return Model(*row)
 
 
-def registry(conn: duckdb.DuckDBPyConnection, actor: User) -> pd.DataFrame:
+def registry(conn: Connection, actor: User) -> pd.DataFrame:
     """The registry as a table for requesters and admins, with each model's owner."""
     require_role(actor, "requester", "admin")
     with reading(conn) as cur:
@@ -96,7 +95,7 @@ def registry(conn: duckdb.DuckDBPyConnection, actor: User) -> pd.DataFrame:
             "LEFT JOIN users u ON u.id = m.created_by ORDER BY m.name").df()
 
 
-def save_model(conn: duckdb.DuckDBPyConnection, actor: User, *, name: str, base_url: str,
+def save_model(conn: Connection, actor: User, *, name: str, base_url: str,
                model: str, api_key_env: str, timeout_s: float, max_tokens: int,
                temperature: float, now: datetime, existing: str | None = None,
                policy: egress.EgressPolicy = egress.CLOSED) -> Model:
@@ -110,7 +109,7 @@ def save_model(conn: duckdb.DuckDBPyConnection, actor: User, *, name: str, base_
     values = _checked_model(name, base_url, model, api_key_env, timeout_s, max_tokens,
                             temperature, policy, actor, stored_url)
 
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         taken = cur.execute("SELECT name FROM models WHERE name = ? AND name IS DISTINCT FROM ?",
                             [values["name"], existing]).fetchone()
         if taken:
@@ -136,11 +135,11 @@ def save_model(conn: duckdb.DuckDBPyConnection, actor: User, *, name: str, base_
     return get_model(conn, values["name"])
 
 
-def delete_model(conn: duckdb.DuckDBPyConnection, actor: User, name: str) -> None:
+def delete_model(conn: Connection, actor: User, name: str) -> None:
     """Remove a model from the registry; its recorded calls stay, under its name."""
     require_role(actor, "requester", "admin")
 
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         row = cur.execute("SELECT id, created_by FROM models WHERE name = ?", [name]).fetchone()
         if row is None:
             raise NotFound(f"There is no model named “{name}” in the registry.")
@@ -433,7 +432,7 @@ def _outcomes(jobs: list[tuple[str, Model]], messages: list[dict[str, str]],
 
 # ------------------------------------------------------------------------------- availability
 
-def availability_problems(conn: duckdb.DuckDBPyConnection, spec: dict,
+def availability_problems(conn: Connection, spec: dict,
                           keys: Mapping[str, str]) -> list[str]:
     """Why the form's models cannot be called now (empty when they can, or it calls none)."""
     step = workflow.model_step(spec)
@@ -451,7 +450,7 @@ def availability_problems(conn: duckdb.DuckDBPyConnection, spec: dict,
     return problems
 
 
-def unavailable_reason(conn: duckdb.DuckDBPyConnection, campaign_id: int,
+def unavailable_reason(conn: Connection, campaign_id: int,
                        keys: Mapping[str, str]) -> str | None:
     """Why experts cannot work on a model-in-the-loop campaign now, or None."""
     campaign = campaigns.get(conn, campaign_id)
@@ -464,7 +463,7 @@ def unavailable_reason(conn: duckdb.DuckDBPyConnection, campaign_id: int,
             "meanwhile, work on another campaign.")
 
 
-def unavailable_campaigns(conn: duckdb.DuckDBPyConnection, campaign_ids: list[int],
+def unavailable_campaigns(conn: Connection, campaign_ids: list[int],
                           keys: Mapping[str, str]) -> dict[int, str]:
     """Of these campaigns, the ones whose models cannot be called, with the reason."""
     reasons = {}
@@ -475,9 +474,9 @@ def unavailable_campaigns(conn: duckdb.DuckDBPyConnection, campaign_ids: list[in
     return reasons
 
 
-def release_held(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int) -> int:
+def release_held(conn: Connection, user: User, campaign_id: int) -> int:
     """Give back the expert's reservations in a campaign that cannot run; no skip recorded."""
-    def work(cur: duckdb.DuckDBPyConnection) -> int:
+    def work(cur: Cursor) -> int:
         return cur.execute("DELETE FROM leases WHERE user_id = ? AND campaign_id = ? "
                            "RETURNING item_id", [user.id, campaign_id]).fetchall()
 
@@ -543,13 +542,13 @@ class _Context:
 OnResult = Callable[[SlotResult], None]
 
 
-def state(conn: duckdb.DuckDBPyConnection, user: User, item_id: int) -> StepState | None:
+def state(conn: Connection, user: User, item_id: int) -> StepState | None:
     """The expert's latest ask for the item, read back from the database, or None."""
     with reading(conn) as cur:
         return _state(cur, user.id, item_id)
 
 
-def _state(cur: duckdb.DuckDBPyConnection, user_id: int, item_id: int) -> StepState | None:
+def _state(cur: Cursor, user_id: int, item_id: int) -> StepState | None:
     row = cur.execute("SELECT id, attempt, prompt, models FROM model_generations "
                       "WHERE user_id = ? AND item_id = ? ORDER BY attempt DESC LIMIT 1",
                       [user_id, item_id]).fetchone()
@@ -557,9 +556,9 @@ def _state(cur: duckdb.DuckDBPyConnection, user_id: int, item_id: int) -> StepSt
         return None
     generation_id, number, prompt, names = row
     latest = {r[0]: r[1:] for r in cur.execute(
-        "SELECT slot, id, attempt, status, content, error_type, http_status, latency_ms "
-        "FROM model_calls WHERE generation_id = ? "
-        "QUALIFY row_number() OVER (PARTITION BY slot ORDER BY attempt DESC) = 1",
+        "SELECT slot, id, attempt, status, content, error_type, http_status, latency_ms FROM "
+        "(SELECT *, row_number() OVER (PARTITION BY slot ORDER BY attempt DESC) AS newest "
+        " FROM model_calls WHERE generation_id = ?) AS calls WHERE newest = 1",
         [generation_id]).fetchall()}
     results = []
     for slot, name in zip(workflow.SLOTS, names, strict=False):
@@ -595,7 +594,7 @@ def similar_pairs(contents: Mapping[str, str], threshold: float = SIMILAR_AT
     return pairs
 
 
-def generate(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, *, prompt: str | None,
+def generate(conn: Connection, user: User, item_id: int, *, prompt: str | None,
              keys: Mapping[str, str], now: datetime, clock: Clock,
              client: httpx.Client | None = None, on_result: OnResult | None = None,
              policy: egress.EgressPolicy = egress.CLOSED) -> StepState:
@@ -615,7 +614,7 @@ def generate(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, *, promp
         raise Conflict(f"You have asked the models {asked} times for this item, the most "
                        "allowed. Submit your answer about the latest responses, or skip the item.")
 
-    def start(cur: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    def start(cur: Cursor) -> tuple[int, int]:
         number = cur.execute("SELECT coalesce(max(attempt), 0) + 1 FROM model_generations "
                              "WHERE user_id = ? AND item_id = ?", [user.id, item_id]).fetchone()[0]
         cur.execute("UPDATE model_generations SET outcome = 'superseded' WHERE user_id = ? "
@@ -634,7 +633,7 @@ def generate(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, *, promp
     return state(conn, user, item_id)
 
 
-def retry(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, slots: list[str], *,
+def retry(conn: Connection, user: User, item_id: int, slots: list[str], *,
           keys: Mapping[str, str], now: datetime, clock: Clock,
           client: httpx.Client | None = None, on_result: OnResult | None = None,
           policy: egress.EgressPolicy = egress.CLOSED) -> StepState:
@@ -663,7 +662,7 @@ def retry(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, slots: list
     return state(conn, user, item_id)
 
 
-def _context(cur: duckdb.DuckDBPyConnection, user: User, item_id: int,
+def _context(cur: Cursor, user: User, item_id: int,
              now: datetime) -> _Context:
     """The item's campaign and model step, once the expert is found to be working on it."""
     row = cur.execute("SELECT campaign_id, payload FROM items WHERE id = ?", [item_id]).fetchone()
@@ -704,10 +703,10 @@ def _prompt(context: _Context, typed: str | None) -> str:
     return typed
 
 
-def _resolve(cur: duckdb.DuckDBPyConnection, names: list[str], keys: Mapping[str, str],
+def _resolve(cur: Cursor, names: list[str], keys: Mapping[str, str],
              policy: egress.EgressPolicy) -> list[Model]:
     found = {r[1]: Model(*r) for r in cur.execute(
-        f"SELECT {_MODEL_COLUMNS} FROM models WHERE list_contains(?, name)", [names]).fetchall()}
+        f"SELECT {_MODEL_COLUMNS} FROM models WHERE name = ANY(?)", [names]).fetchall()}
     missing = [n for n in names if n not in found]
     if missing:
         raise Conflict(f"The model(s) {', '.join(missing)} of this campaign are not configured "
@@ -729,7 +728,7 @@ def _messages(step: dict, prompt: str) -> list[dict[str, str]]:
     return [*system, {"role": "user", "content": prompt}]
 
 
-def _run(conn: duckdb.DuckDBPyConnection, context: _Context, generation_id: int,
+def _run(conn: Connection, context: _Context, generation_id: int,
          jobs: list[tuple[str, Model]], messages: list[dict[str, str]],
          keys: Mapping[str, str], policy: egress.EgressPolicy, now: datetime, clock: Clock,
          client: httpx.Client | None, on_result: OnResult | None) -> None:
@@ -756,9 +755,9 @@ def _run(conn: duckdb.DuckDBPyConnection, context: _Context, generation_id: int,
         raise shown_error
 
 
-def _record(conn: duckdb.DuckDBPyConnection, context: _Context, generation_id: int, slot: str,
+def _record(conn: Connection, context: _Context, generation_id: int, slot: str,
             model: Model, result: CallResult, now: datetime, clock: Clock) -> SlotResult:
-    def work(cur: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    def work(cur: Cursor) -> tuple[int, int]:
         return cur.execute(
             "INSERT INTO model_calls (generation_id, campaign_id, item_id, user_id, slot, "
             "model_id, model_name, attempt, started_at, latency_ms, status, error_type, "
@@ -777,10 +776,10 @@ def _record(conn: duckdb.DuckDBPyConnection, context: _Context, generation_id: i
                       result.latency_ms, attempt, call_id, result.received_at, clock())
 
 
-def skip_failed_item(conn: duckdb.DuckDBPyConnection, user: User, item_id: int,
+def skip_failed_item(conn: Connection, user: User, item_id: int,
                      now: datetime) -> None:
     """Give back an item none of whose models answered: no pay, no quality effect, recorded."""
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         lease = cur.execute("SELECT campaign_id FROM leases WHERE item_id = ? AND user_id = ?",
                             [item_id, user.id]).fetchone()
         if lease is None:
@@ -800,7 +799,7 @@ def skip_failed_item(conn: duckdb.DuckDBPyConnection, user: User, item_id: int,
 
 # ------------------------------------------------------------------------------- submission
 
-def for_submission(cur: duckdb.DuckDBPyConnection, user_id: int, item_id: int,
+def for_submission(cur: Cursor, user_id: int, item_id: int,
                    spec: dict) -> tuple[list[str] | None, dict | None]:
     """Inside the submitting transaction: the responses the answer is about, and their record.
 
@@ -829,7 +828,7 @@ def for_submission(cur: duckdb.DuckDBPyConnection, user_id: int, item_id: int,
     return current.available, record
 
 
-def attach(cur: duckdb.DuckDBPyConnection, user_id: int, item_id: int, response_id: int) -> None:
+def attach(cur: Cursor, user_id: int, item_id: int, response_id: int) -> None:
     """Inside the submitting transaction: tie every ask of the item to the answer."""
     cur.execute("UPDATE model_generations SET response_id = $r, outcome = CASE WHEN attempt = "
                 "(SELECT max(attempt) FROM model_generations WHERE user_id = $u AND item_id = $i)"
@@ -839,7 +838,7 @@ def attach(cur: duckdb.DuckDBPyConnection, user_id: int, item_id: int, response_
 
 # -------------------------------------------------------------------------------- analytics
 
-def _scope(cur: duckdb.DuckDBPyConnection, actor: User, campaign_id: int | None,
+def _scope(cur: Cursor, actor: User, campaign_id: int | None,
            column: str = "campaign_id") -> tuple[str, list[Any]]:
     """The calls an actor may see: one campaign they own, theirs, or (admins) all."""
     if campaign_id is not None:
@@ -851,7 +850,7 @@ def _scope(cur: duckdb.DuckDBPyConnection, actor: User, campaign_id: int | None,
     return f"{column} IN (SELECT id FROM campaigns WHERE created_by = ?)", [actor.id]
 
 
-def call_summary(conn: duckdb.DuckDBPyConnection, actor: User,
+def call_summary(conn: Connection, actor: User,
                  campaign_id: int | None = None) -> pd.DataFrame:
     """Per model: calls, failures, error rate, latency of answered calls, tokens."""
     with reading(conn) as cur:
@@ -859,28 +858,31 @@ def call_summary(conn: duckdb.DuckDBPyConnection, actor: User,
         return cur.execute(
             "SELECT model_name AS model, count(*) AS calls, "
             "count(*) FILTER (WHERE status = 'failed') AS failed, "
-            "count(*) FILTER (WHERE status = 'failed') / count(*) AS error_rate, "
-            "quantile_cont(latency_ms, 0.5) FILTER (WHERE status = 'ok') AS median_ms, "
-            "quantile_cont(latency_ms, 0.95) FILTER (WHERE status = 'ok') AS p95_ms, "
+            "(count(*) FILTER (WHERE status = 'failed'))::DOUBLE / count(*) AS error_rate, "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) "
+            " FILTER (WHERE status = 'ok') AS median_ms, "
+            "percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) "
+            " FILTER (WHERE status = 'ok') AS p95_ms, "
             "sum(prompt_tokens)::BIGINT AS prompt_tokens, "
             "sum(completion_tokens)::BIGINT AS completion_tokens "
             f"FROM model_calls WHERE {where} GROUP BY model_name ORDER BY model_name",
             params).df()
 
 
-def errors_by_type(conn: duckdb.DuckDBPyConnection, actor: User,
+def errors_by_type(conn: Connection, actor: User,
                    campaign_id: int | None = None) -> pd.DataFrame:
     """Failed calls per model and error type."""
     with reading(conn) as cur:
         where, params = _scope(cur, actor, campaign_id)
         return cur.execute(
             "SELECT model_name AS model, error_type, count(*) AS failures, "
-            "median(latency_ms) AS median_ms FROM model_calls "
-            f"WHERE {where} AND status = 'failed' GROUP BY ALL ORDER BY model, failures DESC",
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS median_ms "
+            f"FROM model_calls WHERE {where} AND status = 'failed' "
+            "GROUP BY model_name, error_type ORDER BY model, failures DESC",
             params).df()
 
 
-def calls_over_time(conn: duckdb.DuckDBPyConnection, actor: User,
+def calls_over_time(conn: Connection, actor: User,
                     campaign_id: int | None = None) -> pd.DataFrame:
     """Per model and hour (or day, past two days of calls): calls, error rate, latency, errors."""
     with reading(conn) as cur:
@@ -891,16 +893,17 @@ def calls_over_time(conn: duckdb.DuckDBPyConnection, actor: User,
         frame = cur.execute(
             "SELECT date_trunc(?, started_at) AS period, model_name AS model, "
             "count(*) AS calls, count(*) FILTER (WHERE status = 'failed') AS failed, "
-            "count(*) FILTER (WHERE status = 'failed') / count(*) AS error_rate, "
+            "(count(*) FILTER (WHERE status = 'failed'))::DOUBLE / count(*) AS error_rate, "
             "count(*) FILTER (WHERE error_type = 'timeout') AS timeouts, "
-            "quantile_cont(latency_ms, 0.5) FILTER (WHERE status = 'ok') AS median_ms "
-            f"FROM model_calls WHERE {where} GROUP BY ALL ORDER BY period, model",
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) "
+            " FILTER (WHERE status = 'ok') AS median_ms "
+            f"FROM model_calls WHERE {where} GROUP BY 1, 2 ORDER BY period, model",
             [unit, *params]).df()
     frame.attrs["unit"] = unit
     return frame
 
 
-def call_log(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int | None = None,
+def call_log(conn: Connection, actor: User, campaign_id: int | None = None,
              limit: int = 200) -> pd.DataFrame:
     """The latest calls, newest first, for reading one by one."""
     with reading(conn) as cur:

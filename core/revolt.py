@@ -26,11 +26,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import duckdb
-
 from core import campaigns
 from core.campaigns import Campaign
-from core.db import reading, writing
+from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.users import User
 
@@ -181,7 +179,7 @@ def default_config(pay_per_item: Decimal, settings: Settings) -> Config:
     return Config(vote, half, half)
 
 
-def config_of(cur: duckdb.DuckDBPyConnection, campaign: Campaign, settings: Settings) -> Config:
+def config_of(cur: Cursor, campaign: Campaign, settings: Settings) -> Config:
     """The campaign's team settings read through an open cursor, or the defaults."""
     row = cur.execute("SELECT pay_vote, pay_explain, pay_categorize, team_cap, excluded_campaigns "
                       "FROM revolt_config WHERE campaign_id = ?", [campaign.id]).fetchone()
@@ -190,13 +188,13 @@ def config_of(cur: duckdb.DuckDBPyConnection, campaign: Campaign, settings: Sett
     return Config(row[0], row[1], row[2], row[3], tuple(row[4]))
 
 
-def config(conn: duckdb.DuckDBPyConnection, campaign_id: int, settings: Settings) -> Config:
+def config(conn: Connection, campaign_id: int, settings: Settings) -> Config:
     """The campaign's team settings, or the defaults when the requester set none."""
     with reading(conn) as cur:
         return config_of(cur, campaigns.fetch(cur, campaign_id), settings)
 
 
-def configure(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, *,
+def configure(conn: Connection, actor: User, campaign_id: int, *,
               pay_vote: Any, pay_explain: Any, pay_categorize: Any, team_cap: int | None,
               excluded_campaigns: list[int], now: datetime) -> Config:
     """Save a team campaign's pay per stage, cap on teams per expert and excluded campaigns."""
@@ -216,7 +214,7 @@ def configure(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, *,
     if campaign_id in excluded:
         problems["excluded_campaigns"] = "A campaign cannot exclude its own participants."
     with reading(conn) as cur:
-        known = {r[0] for r in cur.execute("SELECT id FROM campaigns WHERE list_contains(?, id)",
+        known = {r[0] for r in cur.execute("SELECT id FROM campaigns WHERE id = ANY(?)",
                                            [excluded]).fetchall()}
     if set(excluded) - known:
         missing = ", ".join(str(c) for c in sorted(set(excluded) - known))
@@ -276,7 +274,7 @@ def clean_concept(name: str) -> str:
 
 # --- the stage machine -----------------------------------------------------------------------
 
-def advance(conn: duckdb.DuckDBPyConnection, team_id: int, now: datetime,
+def advance(conn: Connection, team_id: int, now: datetime,
             settings: Settings) -> list[Transition]:
     """Bring a team's stage up to date and return the changes made (none if already current).
 
@@ -286,7 +284,7 @@ def advance(conn: duckdb.DuckDBPyConnection, team_id: int, now: datetime,
     return writing(conn, lambda cur: advance_in(cur, team_id, now, settings))
 
 
-def advance_in(cur: duckdb.DuckDBPyConnection, team_id: int, now: datetime,
+def advance_in(cur: Cursor, team_id: int, now: datetime,
                settings: Settings) -> list[Transition]:
     """`advance` inside an open write transaction."""
     rows = cur.execute(_DUE_SQL, [team_id]).fetchall()
@@ -321,7 +319,7 @@ def advance_in(cur: duckdb.DuckDBPyConnection, team_id: int, now: datetime,
     return moves
 
 
-def _release_undecided(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str, cause: str,
+def _release_undecided(cur: Cursor, team_id: int, stage: str, cause: str,
                        now: datetime) -> None:
     """Give back to the pool what a team that ended early left undecided.
 
@@ -340,13 +338,13 @@ def _release_undecided(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str,
                 "(SELECT item_id FROM revolt_released WHERE team_id = $team)", {"team": team_id})
 
 
-def sweep(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime,
+def sweep(conn: Connection, campaign_id: int, now: datetime,
           settings: Settings) -> list[Transition]:
     """Advance the campaign's unfinished teams nobody polls any more (everyone left or went)."""
     return writing(conn, lambda cur: sweep_in(cur, campaign_id, now, settings))
 
 
-def sweep_in(cur: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime,
+def sweep_in(cur: Cursor, campaign_id: int, now: datetime,
              settings: Settings) -> list[Transition]:
     """`sweep` inside an open write transaction."""
     silent = [t for (t,) in cur.execute(
@@ -363,12 +361,14 @@ def sweep_in(cur: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime,
 _DUE_SQL = """
     SELECT t.stage, t.version, t.campaign_id, c.status, c.opens_at, c.expires_at,
            m.user_id, m.status, m.last_seen,
-           coalesce(list(d.stage) FILTER (WHERE d.stage IS NOT NULL), [])
+           coalesce(array_agg(d.stage) FILTER (WHERE d.stage IS NOT NULL), ARRAY[]::VARCHAR[])
     FROM revolt_teams t
     JOIN campaigns c ON c.id = t.campaign_id
     JOIN revolt_members m ON m.team_id = t.id
     LEFT JOIN revolt_stage_done d ON d.team_id = m.team_id AND d.user_id = m.user_id
-    WHERE t.id = ? GROUP BY ALL
+    WHERE t.id = ?
+    GROUP BY t.stage, t.version, t.campaign_id, c.status, c.opens_at, c.expires_at,
+             m.user_id, m.status, m.last_seen
 """
 
 
@@ -386,7 +386,7 @@ def _due(rows: list[tuple], now: datetime, settings: Settings) -> bool:
     return all(stage in done for _, done in active)
 
 
-def _drop_silent(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str, now: datetime,
+def _drop_silent(cur: Cursor, team_id: int, stage: str, now: datetime,
                  settings: Settings) -> None:
     """Mark dropped the active members whose page stopped polling, unless all their work is done."""
     cur.execute(
@@ -396,7 +396,7 @@ def _drop_silent(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str, now: 
         [now, stage, team_id, now - timedelta(seconds=settings.dropout_seconds), team_id])
 
 
-def _next_move(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str, campaign: Campaign,
+def _next_move(cur: Cursor, team_id: int, stage: str, campaign: Campaign,
                now: datetime) -> tuple[str, str, str | None] | None:
     """The stage the team should be in next, why, and what ended it early (None when it
     was not); or None while someone is still working."""
@@ -422,7 +422,7 @@ def _next_move(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str, campaig
             "(SELECT b.item_id, count(DISTINCT v.label) AS labels FROM revolt_batch b "
             " LEFT JOIN revolt_votes v ON v.item_id = b.item_id AND v.team_id = b.team_id "
             " WHERE b.team_id = ? "
-            " GROUP BY b.item_id)", [team_id]).fetchone()
+            " GROUP BY b.item_id) AS per_item", [team_id]).fetchone()
         if conflicts == 0:
             return "done", (f"{who} finished voting and all {items} items were unanimous, so "
                             "Explain and Categorize are skipped."), None
@@ -432,7 +432,7 @@ def _next_move(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str, campaig
     return "done", f"{who} finished categorizing.", None
 
 
-def _decide_conflicts(cur: duckdb.DuckDBPyConnection, team_id: int) -> None:
+def _decide_conflicts(cur: Cursor, team_id: int) -> None:
     """Record once, as Vote ends, which items got more than one label."""
     cur.execute(
         "UPDATE revolt_batch SET conflict = (SELECT count(DISTINCT v.label) > 1 "
@@ -443,7 +443,7 @@ def _decide_conflicts(cur: duckdb.DuckDBPyConnection, team_id: int) -> None:
 
 # --- what members do -------------------------------------------------------------------------
 
-def poll(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, now: datetime,
+def poll(conn: Connection, user: User, team_id: int, now: datetime,
          settings: Settings) -> Session:
     """A member's page checking in: note they are here, advance the team, return their view.
 
@@ -458,7 +458,7 @@ def poll(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, now: datetim
     mine = [row for row in rows if row[6] == user.id]
     beat = bool(mine) and mine[0][7] == "active" and mine[0][8] < stale and rows[0][0] != "done"
     if beat or _due(rows, now, settings):
-        def work(cur: duckdb.DuckDBPyConnection) -> None:
+        def work(cur: Cursor) -> None:
             cur.execute("UPDATE revolt_members SET last_seen = ? WHERE team_id = ? "
                         "AND user_id = ? AND status = 'active'", [now, team_id, user.id])
             advance_in(cur, team_id, now, settings)
@@ -467,10 +467,10 @@ def poll(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, now: datetim
     return session(conn, user, team_id, settings)
 
 
-def vote(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, item_id: int, label: str,
+def vote(conn: Connection, user: User, team_id: int, item_id: int, label: str,
          now: datetime, settings: Settings) -> Step:
     """Record the member's own label for an item of the team's batch (Vote stage)."""
-    def insert(cur: duckdb.DuckDBPyConnection, team: _Team) -> None:
+    def insert(cur: Cursor, team: _Team) -> None:
         options = [str(o) for o in team.question["options"]]
         if label not in options:
             raise Invalid("Choose one of the options.",
@@ -482,7 +482,7 @@ def vote(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, item_id: int
                                              insert, now, settings))
 
 
-def explain(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, item_id: int, text: str,
+def explain(conn: Connection, user: User, team_id: int, item_id: int, text: str,
             now: datetime, settings: Settings) -> Step:
     """Record the member's explanation of a conflicting item (Explain stage)."""
     text = str(text).strip()
@@ -491,7 +491,7 @@ def explain(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, item_id: 
         raise Invalid(f"Write between {low} and {high:,} characters.",
                       {"explanation": f"{len(text)} characters; write {low} to {high:,}"})
 
-    def insert(cur: duckdb.DuckDBPyConnection, team: _Team) -> None:
+    def insert(cur: Cursor, team: _Team) -> None:
         cur.execute("INSERT INTO revolt_explanations VALUES (?, ?, ?, ?, ?)",
                     [item_id, user.id, team_id, text, now])
 
@@ -499,7 +499,7 @@ def explain(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, item_id: 
                                              insert, now, settings))
 
 
-def categorize(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, item_id: int,
+def categorize(conn: Connection, user: User, team_id: int, item_id: int,
                concept: str, now: datetime, settings: Settings) -> Step:
     """Give a conflicting item a concept, new or from the team's list (Categorize stage)."""
     name = clean_concept(concept)
@@ -509,9 +509,10 @@ def categorize(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, item_i
         raise Invalid(f"Name the concept in {low} to {high} characters, e.g. “cartoon cat”.",
                       {"concept": "give a short name with letters or digits"})
 
-    def insert(cur: duckdb.DuckDBPyConnection, team: _Team) -> None:
+    def insert(cur: Cursor, team: _Team) -> None:
         # Reuse the team's spelling of a concept already on its list, so the list stays one.
-        known = cur.execute("SELECT arg_min(concept, chosen_at) FROM revolt_categories "
+        known = cur.execute("SELECT (array_agg(concept ORDER BY chosen_at))[1] "
+                            "FROM revolt_categories "
                             "WHERE team_id = ? AND concept_key = ?", [team_id, key]).fetchone()[0]
         cur.execute("INSERT INTO revolt_categories VALUES (?, ?, ?, ?, ?, ?)",
                     [item_id, user.id, team_id, known or name, key, now])
@@ -534,7 +535,7 @@ class _Team:
     question: dict[str, Any]
 
 
-def _submit(cur: duckdb.DuckDBPyConnection, user: User, team_id: int, item_id: int, stage: str,
+def _submit(cur: Cursor, user: User, team_id: int, item_id: int, stage: str,
             value: str, insert, now: datetime, settings: Settings) -> Step:
     table, column, noun = _ENTRIES[stage]
     member = cur.execute("SELECT status FROM revolt_members WHERE team_id = ? AND user_id = ?",
@@ -577,7 +578,7 @@ def _gone_message(status: str) -> str:
     return ("Your team went on without you because your page stopped responding for too long.")
 
 
-def _team(cur: duckdb.DuckDBPyConnection, team_id: int) -> _Team:
+def _team(cur: Cursor, team_id: int) -> _Team:
     row = cur.execute("SELECT t.campaign_id, t.stage, s.spec FROM revolt_teams t "
                       "JOIN campaign_specs s ON s.campaign_id = t.campaign_id "
                       "AND s.version = t.spec_version WHERE t.id = ?", [team_id]).fetchone()
@@ -586,7 +587,7 @@ def _team(cur: duckdb.DuckDBPyConnection, team_id: int) -> _Team:
     return _Team(row[0], row[1], label_question(json.loads(row[2])))
 
 
-def _left_to_do(cur: duckdb.DuckDBPyConnection, team_id: int, user_id: int, stage: str) -> int:
+def _left_to_do(cur: Cursor, team_id: int, user_id: int, stage: str) -> int:
     table = _ENTRIES[stage][0]
     only_conflicts = "" if stage == "vote" else "AND b.conflict"
     return cur.execute(
@@ -595,7 +596,7 @@ def _left_to_do(cur: duckdb.DuckDBPyConnection, team_id: int, user_id: int, stag
         [team_id, team_id, user_id]).fetchone()[0]
 
 
-def _finish_stage(cur: duckdb.DuckDBPyConnection, campaign_id: int, team_id: int, user_id: int,
+def _finish_stage(cur: Cursor, campaign_id: int, team_id: int, user_id: int,
                   stage: str, now: datetime, settings: Settings) -> Decimal:
     """Mark the member done with the stage and pay them for it, once."""
     if cur.execute("SELECT 1 FROM revolt_stage_done WHERE team_id = ? AND user_id = ? "
@@ -612,10 +613,10 @@ def _finish_stage(cur: duckdb.DuckDBPyConnection, campaign_id: int, team_id: int
     return amount
 
 
-def leave(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, now: datetime,
+def leave(conn: Connection, user: User, team_id: int, now: datetime,
           settings: Settings) -> None:
     """The member leaves the team now; the others go on without waiting for them."""
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         stage = cur.execute("SELECT stage FROM revolt_teams WHERE id = ?", [team_id]).fetchone()
         if stage is None:
             raise NotFound(f"There is no team number {team_id}.")
@@ -630,14 +631,14 @@ def leave(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, now: dateti
     writing(conn, work)
 
 
-def close(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, now: datetime) -> None:
+def close(conn: Connection, user: User, team_id: int, now: datetime) -> None:
     """The member is done looking at this session (they skipped the survey or read the notice)."""
     writing(conn, lambda cur: cur.execute(
         "UPDATE revolt_members SET closed_at = coalesce(closed_at, ?) "
         "WHERE team_id = ? AND user_id = ?", [now, team_id, user.id]))
 
 
-def answer_survey(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, clarity: int,
+def answer_survey(conn: Connection, user: User, team_id: int, clarity: int,
                   teamwork: int, comment: str, now: datetime) -> None:
     """Store the member's exit survey, once their own part of the session is over."""
     problems = {name: "choose from 1 to 5" for name, value in
@@ -649,7 +650,7 @@ def answer_survey(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, cla
     if problems:
         raise Invalid("Please complete the survey.", problems)
 
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         row = cur.execute(
             "SELECT t.stage, m.status, EXISTS (SELECT 1 FROM revolt_stage_done d "
             " WHERE d.team_id = m.team_id AND d.user_id = m.user_id AND d.stage = 'categorize') "
@@ -670,7 +671,7 @@ def answer_survey(conn: duckdb.DuckDBPyConnection, user: User, team_id: int, cla
 
 # --- reading a member's view -----------------------------------------------------------------
 
-def current_team(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int) -> int | None:
+def current_team(conn: Connection, user: User, campaign_id: int) -> int | None:
     """The member's team in this campaign whose session is not over for them, if any."""
     with reading(conn) as cur:
         row = cur.execute("SELECT team_id FROM revolt_members WHERE user_id = ? "
@@ -679,7 +680,7 @@ def current_team(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int) 
     return row[0] if row else None
 
 
-def session(conn: duckdb.DuckDBPyConnection, user: User, team_id: int,
+def session(conn: Connection, user: User, team_id: int,
             settings: Settings) -> Session:
     """The member's view of their team: stage, teammates' progress counts, their own to-do."""
     with reading(conn) as cur:
@@ -696,16 +697,17 @@ def session(conn: duckdb.DuckDBPyConnection, user: User, team_id: int,
         made = _made(cur, team_id, work_stage)
         mates, paid = [], {}
         for mate_seat, uid, mate_status, stages, amounts in cur.execute(
-                "SELECT m.seat, m.user_id, m.status, list(d.stage), list(d.amount) "
+                "SELECT m.seat, m.user_id, m.status, array_agg(d.stage), array_agg(d.amount) "
                 "FROM revolt_members m LEFT JOIN revolt_stage_done d ON d.team_id = m.team_id "
-                "AND d.user_id = m.user_id WHERE m.team_id = ? GROUP BY ALL ORDER BY m.seat",
+                "AND d.user_id = m.user_id WHERE m.team_id = ? "
+                "GROUP BY m.seat, m.user_id, m.status ORDER BY m.seat",
                 [team_id]).fetchall():
             mates.append(Mate(mate_seat, uid == user.id, mate_status, made.get(uid, 0), needed))
             if uid == user.id:
                 paid = {st: a for st, a in zip(stages, amounts, strict=True) if st is not None}
         todo = _todo(cur, team_id, user.id, stage) if status == "active" else ()
         concepts = tuple(cur.execute(
-            "SELECT arg_min(concept, chosen_at), count(*) FROM revolt_categories "
+            "SELECT (array_agg(concept ORDER BY chosen_at))[1], count(*) FROM revolt_categories "
             "WHERE team_id = ? GROUP BY concept_key ORDER BY min(chosen_at)",
             [team_id]).fetchall()) if stage == "categorize" else ()
     cfg = Config(*pays) if configured else default_config(pay_per_item, settings)
@@ -734,7 +736,7 @@ _HEAD_SQL = """
 """
 
 
-def _made(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str) -> dict[int, int]:
+def _made(cur: Cursor, team_id: int, stage: str) -> dict[int, int]:
     """Per member, how many entries they made that count for the stage."""
     table = _ENTRIES[stage][0]
     only_conflicts = "" if stage == "vote" else "AND b.conflict"
@@ -745,7 +747,7 @@ def _made(cur: duckdb.DuckDBPyConnection, team_id: int, stage: str) -> dict[int,
         [team_id]).fetchall())
 
 
-def _todo(cur: duckdb.DuckDBPyConnection, team_id: int, user_id: int,
+def _todo(cur: Cursor, team_id: int, user_id: int,
           stage: str) -> tuple[Task, ...]:
     if stage not in WORK_STAGES:
         return ()

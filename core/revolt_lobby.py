@@ -15,12 +15,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import duckdb
-
 from core import campaigns, revolt
 from core.assign import check_can_answer
 from core.campaigns import Campaign
-from core.db import reading, writing
+from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, DomainError
 from core.revolt import Config, Settings
 from core.users import User
@@ -69,7 +67,7 @@ class Lobby:
         return self.here and self.present >= self.team_size and self.items_left > 0
 
 
-def preview(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime,
+def preview(conn: Connection, user: User, campaign_id: int, now: datetime,
             settings: Settings) -> Preview:
     """The campaign as an expert sees it before joining its lobby."""
     _end_abandoned_if_nothing_left(conn, campaign_id, now, settings)
@@ -90,7 +88,7 @@ def preview(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: 
                    vote_minutes * 3, left, joined, problem)
 
 
-def _end_abandoned_if_nothing_left(conn: duckdb.DuckDBPyConnection, campaign_id: int,
+def _end_abandoned_if_nothing_left(conn: Connection, campaign_id: int,
                                    now: datetime, settings: Settings) -> None:
     # Teams whose members all went silent are ended by lobby polls and Monitor; when they hold
     # the last items nobody may be in the lobby to poll, so end them before saying "nothing left".
@@ -100,19 +98,19 @@ def _end_abandoned_if_nothing_left(conn: duckdb.DuckDBPyConnection, campaign_id:
     revolt.sweep(conn, campaign_id, now, settings)
 
 
-def items_left(cur: duckdb.DuckDBPyConnection, campaign_id: int) -> int:
+def items_left(cur: Cursor, campaign_id: int) -> int:
     """Items of the campaign no team has been given yet."""
     return cur.execute("SELECT count(*) FROM items WHERE campaign_id = ? AND id NOT IN "
                        "(SELECT item_id FROM revolt_batch WHERE campaign_id = ?)",
                        [campaign_id, campaign_id]).fetchone()[0]
 
 
-def _teams_joined(cur: duckdb.DuckDBPyConnection, user_id: int, campaign_id: int) -> int:
+def _teams_joined(cur: Cursor, user_id: int, campaign_id: int) -> int:
     return cur.execute("SELECT count(*) FROM revolt_members WHERE user_id = ? AND campaign_id = ?",
                        [user_id, campaign_id]).fetchone()[0]
 
 
-def join_problem(cur: duckdb.DuckDBPyConnection, user: User, campaign: Campaign, cfg: Config,
+def join_problem(cur: Cursor, user: User, campaign: Campaign, cfg: Config,
                  now: datetime) -> str | None:
     """Why the expert may not join a team of this campaign now, in words for them; or None."""
     try:
@@ -127,7 +125,7 @@ def join_problem(cur: duckdb.DuckDBPyConnection, user: User, campaign: Campaign,
                 "judgments go into its labels. Thank you!")
     if cfg.excluded_campaigns:
         titles = [t for (t,) in cur.execute(
-            "SELECT c.title FROM campaigns c WHERE list_contains($ids, c.id) AND (EXISTS "
+            "SELECT c.title FROM campaigns c WHERE c.id = ANY($ids) AND (EXISTS "
             "(SELECT 1 FROM responses r WHERE r.user_id = $u AND r.campaign_id = c.id) OR EXISTS "
             "(SELECT 1 FROM revolt_members m WHERE m.user_id = $u AND m.campaign_id = c.id)) "
             "ORDER BY c.id", {"ids": list(cfg.excluded_campaigns), "u": user.id}).fetchall()]
@@ -140,10 +138,10 @@ def join_problem(cur: duckdb.DuckDBPyConnection, user: User, campaign: Campaign,
     return None
 
 
-def enter(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime,
+def enter(conn: Connection, user: User, campaign_id: int, now: datetime,
           settings: Settings) -> Lobby:
     """Join the campaign's lobby (not yet ready), if the expert may."""
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         campaign = campaigns.fetch(cur, campaign_id)
         _check_may_join(cur, user, campaign, now, settings)
         cur.execute("INSERT INTO revolt_lobby VALUES (?, ?, ?, ?, NULL, NULL) ON CONFLICT "
@@ -154,7 +152,7 @@ def enter(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: da
     return state(conn, user, campaign_id, now, settings)
 
 
-def _check_may_join(cur: duckdb.DuckDBPyConnection, user: User, campaign: Campaign,
+def _check_may_join(cur: Cursor, user: User, campaign: Campaign,
                     now: datetime, settings: Settings) -> None:
     busy = cur.execute(
         "SELECT m.team_id FROM revolt_members m WHERE m.user_id = ? AND m.campaign_id = ? "
@@ -167,16 +165,16 @@ def _check_may_join(cur: duckdb.DuckDBPyConnection, user: User, campaign: Campai
         raise Conflict(problem)
 
 
-def leave_lobby(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int) -> None:
+def leave_lobby(conn: Connection, user: User, campaign_id: int) -> None:
     """Leave the lobby; nothing else changes."""
     writing(conn, lambda cur: cur.execute(
         "DELETE FROM revolt_lobby WHERE campaign_id = ? AND user_id = ?", [campaign_id, user.id]))
 
 
-def set_ready(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime,
+def set_ready(conn: Connection, user: User, campaign_id: int, now: datetime,
               settings: Settings) -> Lobby:
     """Say (or renew) that the expert is ready for `ready_seconds`; a team may form at once."""
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         campaign = campaigns.fetch(cur, campaign_id)
         row = cur.execute("SELECT ready_until FROM revolt_lobby WHERE campaign_id = ? "
                           "AND user_id = ?", [campaign_id, user.id]).fetchone()
@@ -199,11 +197,11 @@ def set_ready(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now
     return state(conn, user, campaign_id, now, settings)
 
 
-def poll(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime,
+def poll(conn: Connection, user: User, campaign_id: int, now: datetime,
          settings: Settings) -> Lobby:
     """The lobby page checking in: presence, forget the silent, form teams, end abandoned
     teams, and return the lobby as the expert sees it."""
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         cur.execute("UPDATE revolt_lobby SET last_seen = ? WHERE campaign_id = ? AND user_id = ?",
                     [now, campaign_id, user.id])
         cur.execute("DELETE FROM revolt_lobby WHERE campaign_id = ? AND last_seen < ?",
@@ -211,18 +209,19 @@ def poll(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: dat
         form_teams_in(cur, campaigns.fetch(cur, campaign_id), now, settings)
         revolt.sweep_in(cur, campaign_id, now, settings)  # teams whose members all went away
 
-    writing(conn, work)
+    writing(conn, work, one_at_a_time=("lobby", campaign_id))
     return state(conn, user, campaign_id, now, settings)
 
 
-def form_teams(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime,
+def form_teams(conn: Connection, campaign_id: int, now: datetime,
                settings: Settings) -> list[int]:
     """Form as many teams as the ready experts present allow; return the new teams' ids."""
     return writing(conn, lambda cur: form_teams_in(cur, campaigns.fetch(cur, campaign_id), now,
-                                                   settings))
+                                                   settings),
+                   one_at_a_time=("lobby", campaign_id))
 
 
-def form_teams_in(cur: duckdb.DuckDBPyConnection, campaign: Campaign, now: datetime,
+def form_teams_in(cur: Cursor, campaign: Campaign, now: datetime,
                   settings: Settings) -> list[int]:
     """`form_teams` inside an open write transaction."""
     ready = [u for (u,) in cur.execute(
@@ -241,7 +240,7 @@ def form_teams_in(cur: duckdb.DuckDBPyConnection, campaign: Campaign, now: datet
         items = [i for (i,) in cur.execute(
             "SELECT id FROM items WHERE campaign_id = $campaign AND id NOT IN "
             "(SELECT item_id FROM revolt_batch WHERE campaign_id = $campaign) AND id NOT IN "
-            "(SELECT item_id FROM revolt_votes WHERE list_contains($group, user_id)) "
+            "(SELECT item_id FROM revolt_votes WHERE user_id = ANY($group)) "
             "ORDER BY id LIMIT $size",
             {"campaign": campaign.id, "group": group, "size": settings.batch_size}).fetchall()]
         if not items:
@@ -250,7 +249,7 @@ def form_teams_in(cur: duckdb.DuckDBPyConnection, campaign: Campaign, now: datet
     return formed
 
 
-def _create_team(cur: duckdb.DuckDBPyConnection, campaign: Campaign, question_id: str,
+def _create_team(cur: Cursor, campaign: Campaign, question_id: str,
                  group: list[int], items: list[int], now: datetime) -> int:
     team_id = cur.execute(
         "INSERT INTO revolt_teams (campaign_id, spec_version, question_id, stage, version, size,"
@@ -263,7 +262,7 @@ def _create_team(cur: duckdb.DuckDBPyConnection, campaign: Campaign, question_id
     cur.execute("INSERT INTO revolt_batch (item_id, team_id, campaign_id, position) "
                 "SELECT unnest($items), $team, $campaign, generate_subscripts($items, 1)",
                 {"items": items, "team": team_id, "campaign": campaign.id})
-    cur.execute("DELETE FROM revolt_lobby WHERE campaign_id = ? AND list_contains(?, user_id)",
+    cur.execute("DELETE FROM revolt_lobby WHERE campaign_id = ? AND user_id = ANY(?)",
                 [campaign.id, group])
     cur.execute("INSERT INTO revolt_events VALUES (?, 1, ?, 'lobby', 'vote', ?, ?)",
                 [team_id, campaign.id, f"{len(group)} ready experts met in the lobby; the team "
@@ -275,14 +274,14 @@ def _silent_since(now: datetime, settings: Settings) -> datetime:
     return now - timedelta(seconds=settings.dropout_seconds)
 
 
-def _present(cur: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime,
+def _present(cur: Cursor, campaign_id: int, now: datetime,
              settings: Settings) -> int:
     return cur.execute("SELECT count(*) FROM revolt_lobby WHERE campaign_id = ? "
                        "AND last_seen >= ?",
                        [campaign_id, _silent_since(now, settings)]).fetchone()[0]
 
 
-def state(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime,
+def state(conn: Connection, user: User, campaign_id: int, now: datetime,
           settings: Settings) -> Lobby:
     """The lobby as the expert sees it now (and their new team, if one just formed)."""
     since = _silent_since(now, settings)
@@ -300,7 +299,7 @@ def state(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: da
                  left, team[0] if team else None)
 
 
-def lobby_counts(conn: duckdb.DuckDBPyConnection, campaign_ids: list[int], now: datetime,
+def lobby_counts(conn: Connection, campaign_ids: list[int], now: datetime,
                  settings: Settings) -> dict[int, tuple[int, int]]:
     """Per team campaign: experts in its lobby now, and items no team has had yet."""
     with reading(conn) as cur:
@@ -308,7 +307,7 @@ def lobby_counts(conn: duckdb.DuckDBPyConnection, campaign_ids: list[int], now: 
             "SELECT c.id, (SELECT count(*) FROM revolt_lobby l WHERE l.campaign_id = c.id "
             " AND l.last_seen >= $since), (SELECT count(*) FROM items i WHERE i.campaign_id = c.id"
             " AND i.id NOT IN (SELECT item_id FROM revolt_batch b WHERE b.campaign_id = c.id)) "
-            "FROM campaigns c WHERE list_contains($ids, c.id)",
+            "FROM campaigns c WHERE c.id = ANY($ids)",
             {"ids": [int(i) for i in campaign_ids], "since": _silent_since(now, settings)}
         ).fetchall()
     return {campaign_id: (waiting, left) for campaign_id, waiting, left in rows}

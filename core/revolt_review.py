@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
 import pandas as pd
 
 from core import campaigns, revolt
-from core.db import reading, writing
+from core.db import Connection, Cursor, reading, writing
 from core.errors import Invalid, NotFound
 from core.users import User
 
 # Why an ended team gave an item back, from its revolt_released row `r`, in words.
-_GIVEN_BACK = """('the team that had it ended during ' || upper(r.stage[1]) || r.stage[2:]
+_GIVEN_BACK = """('the team that had it ended during ' || upper(substr(r.stage, 1, 1))
+    || substr(r.stage, 2)
     || CASE r.cause WHEN 'nobody left' THEN ' with nobody left'
                     ELSE ' when the campaign stopped taking work' END)"""
 
@@ -33,14 +33,16 @@ FINAL_LABELS_SQL = """
     held AS (
         SELECT item_id, team_id, position, conflict, NULL AS waiting
         FROM revolt_batch WHERE campaign_id = $campaign
-        UNION ALL (
+        UNION ALL
+        SELECT item_id, team_id, position, conflict, waiting FROM (
             SELECT item_id, team_id, position, conflict,
-                   'waiting for another team: ' || GIVEN_BACK
+                   'waiting for another team: ' || GIVEN_BACK AS waiting,
+                   row_number() OVER (PARTITION BY item_id
+                                      ORDER BY released_at DESC, team_id DESC) AS latest
             FROM revolt_released r
             WHERE campaign_id = $campaign AND item_id NOT IN
                   (SELECT item_id FROM revolt_batch WHERE campaign_id = $campaign)
-            QUALIFY row_number() OVER (PARTITION BY item_id
-                                       ORDER BY released_at DESC, team_id DESC) = 1)
+        ) AS released WHERE latest = 1
     ), votes AS (
         SELECT item_id, team_id, count(*) AS votes, count(DISTINCT label) AS labels,
                min(label) AS label
@@ -50,11 +52,15 @@ FINAL_LABELS_SQL = """
         FROM revolt_categories WHERE team_id IN (SELECT id FROM teams)
         GROUP BY item_id, team_id, concept_key
     ), team_concept AS (
-        SELECT item_id, team_id, concept_key FROM given
-        QUALIFY row_number() OVER (PARTITION BY item_id, team_id
-                                   ORDER BY members DESC, first_at, concept_key) = 1
+        SELECT item_id, team_id, concept_key FROM (
+            SELECT item_id, team_id, concept_key,
+                   row_number() OVER (PARTITION BY item_id, team_id
+                                      ORDER BY members DESC, first_at, concept_key) AS choice
+            FROM given
+        ) AS ranked WHERE choice = 1
     ), names AS (
-        SELECT concept_key, mode(concept) AS concept FROM revolt_categories
+        SELECT concept_key, mode() WITHIN GROUP (ORDER BY concept) AS concept
+        FROM revolt_categories
         WHERE team_id IN (SELECT id FROM teams) GROUP BY concept_key
     )
     SELECT b.item_id, i.external_id, b.team_id, t.stage AS team_stage,
@@ -88,31 +94,35 @@ FINAL_LABELS_SQL = """
 _EXPORT_SQL = """
     WITH final AS (FINAL),
     team_votes AS (
-        SELECT v.item_id, v.team_id, list({'expert': u.username, 'label': v.label,
-                                           'voted_at': v.voted_at} ORDER BY v.voted_at) AS votes
+        SELECT v.item_id, v.team_id,
+               to_json(array_agg(json_object('expert', u.username, 'label', v.label,
+                                             'voted_at', v.voted_at) ORDER BY v.voted_at))
+                   AS votes
         FROM revolt_votes v JOIN users u ON u.id = v.user_id
         WHERE v.team_id IN (SELECT id FROM revolt_teams WHERE campaign_id = $campaign)
-        GROUP BY ALL
+        GROUP BY v.item_id, v.team_id
     ), team_explanations AS (
         SELECT e.item_id, e.team_id,
-               list({'expert': u.username, 'explanation': e.explanation,
-                     'written_at': e.written_at} ORDER BY e.written_at) AS explanations
+               to_json(array_agg(json_object('expert', u.username, 'explanation', e.explanation,
+                                             'written_at', e.written_at) ORDER BY e.written_at))
+                   AS explanations
         FROM revolt_explanations e JOIN users u ON u.id = e.user_id
         WHERE e.team_id IN (SELECT id FROM revolt_teams WHERE campaign_id = $campaign)
-        GROUP BY ALL
+        GROUP BY e.item_id, e.team_id
     ), team_concepts AS (
         SELECT c.item_id, c.team_id,
-               list({'expert': u.username, 'concept': c.concept,
-                     'concept_key': c.concept_key} ORDER BY c.chosen_at) AS concepts
+               to_json(array_agg(json_object('expert', u.username, 'concept', c.concept,
+                                             'concept_key', c.concept_key) ORDER BY c.chosen_at))
+                   AS concepts
         FROM revolt_categories c JOIN users u ON u.id = c.user_id
         WHERE c.team_id IN (SELECT id FROM revolt_teams WHERE campaign_id = $campaign)
-        GROUP BY ALL
+        GROUP BY c.item_id, c.team_id
     ), earlier AS (
-        SELECT r.item_id, list({
-                   'team_id': r.team_id, 'ended_during': r.stage,
-                   'reason': GIVEN_BACK,
-                   'votes': tv.votes, 'explanations': te.explanations}
-                   ORDER BY r.released_at, r.team_id) AS teams
+        SELECT r.item_id, to_json(array_agg(json_object(
+                   'team_id', r.team_id, 'ended_during', r.stage,
+                   'reason', GIVEN_BACK,
+                   'votes', tv.votes, 'explanations', te.explanations)
+                   ORDER BY r.released_at, r.team_id)) AS teams
         FROM final f JOIN revolt_released r ON r.item_id = f.item_id AND r.team_id <> f.team_id
         LEFT JOIN team_votes tv ON tv.item_id = r.item_id AND tv.team_id = r.team_id
         LEFT JOIN team_explanations te ON te.item_id = r.item_id AND te.team_id = r.team_id
@@ -120,11 +130,11 @@ _EXPORT_SQL = """
     )
     SELECT f.item_id, f.external_id, $campaign AS campaign_id, f.team_id, f.team_stage,
            i.payload::JSONTYPE AS payload, f.conflict,
-           to_json(tv.votes)::JSONTYPE AS votes,
-           to_json(te.explanations)::JSONTYPE AS explanations,
-           to_json(tc.concepts)::JSONTYPE AS concepts,
+           tv.votes::JSONTYPE AS votes,
+           te.explanations::JSONTYPE AS explanations,
+           tc.concepts::JSONTYPE AS concepts,
            f.concept AS team_concept, f.mapped_label, f.final_label, f.label_source,
-           to_json(ea.teams)::JSONTYPE AS earlier_teams
+           ea.teams::JSONTYPE AS earlier_teams
     FROM final f JOIN items i ON i.id = f.item_id
     LEFT JOIN team_votes tv ON tv.item_id = f.item_id AND tv.team_id = f.team_id
     LEFT JOIN team_explanations te ON te.item_id = f.item_id AND te.team_id = f.team_id
@@ -142,34 +152,34 @@ def export_sql(json_type: str) -> str:
             .replace("JSONTYPE", json_type))
 
 
-def _owned(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int) -> campaigns.Campaign:
+def _owned(conn: Connection, actor: User, campaign_id: int) -> campaigns.Campaign:
     campaign = campaigns.get(conn, campaign_id)
     campaigns.require_owner(actor, campaign)
     revolt.require_team_campaign(campaign)
     return campaign
 
 
-def label_options(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> list[str]:
+def label_options(conn: Connection, campaign_id: int) -> list[str]:
     """The labels a concept can be mapped to: the options of the form's voted question."""
     campaign = campaigns.get(conn, campaign_id)
     spec = campaigns.spec(conn, campaign_id, campaign.spec_version)
     return [str(o) for o in revolt.label_question(spec)["options"]]
 
 
-def concepts(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int) -> pd.DataFrame:
+def concepts(conn: Connection, actor: User, campaign_id: int) -> pd.DataFrame:
     """Concepts discovered across all teams, grouped by normalized name, most items first."""
     _owned(conn, actor, campaign_id)
     with reading(conn) as cur:
         return cur.execute(
             f"""
             WITH final AS ({FINAL_LABELS_SQL})
-            SELECT c.concept_key, mode(c.concept) AS concept,
-                   list(DISTINCT c.concept ORDER BY c.concept) AS spellings,
+            SELECT c.concept_key, mode() WITHIN GROUP (ORDER BY c.concept) AS concept,
+                   array_agg(DISTINCT c.concept ORDER BY c.concept) AS spellings,
                    count(DISTINCT c.team_id) AS teams, count(DISTINCT c.item_id) AS items,
                    count(*) AS uses,
                    (SELECT count(*) FROM final f WHERE f.concept_key = c.concept_key
                       AND f.conflict) AS items_decided,
-                   any_value(m.label) AS label, any_value(m.is_new) AS is_new
+                   max(m.label) AS label, bool_or(m.is_new) AS is_new
             FROM revolt_categories c
             JOIN revolt_teams t ON t.id = c.team_id AND t.campaign_id = $campaign
             LEFT JOIN revolt_concept_labels m ON m.campaign_id = $campaign
@@ -179,7 +189,7 @@ def concepts(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int) -> 
             """, {"campaign": campaign_id}).df()
 
 
-def concept_examples(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
+def concept_examples(conn: Connection, actor: User, campaign_id: int,
                      key: str, limit: int = 5) -> pd.DataFrame:
     """Items given a concept, with every explanation written about them and the votes."""
     _owned(conn, actor, campaign_id)
@@ -188,25 +198,28 @@ def concept_examples(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: 
             """
             SELECT i.id AS item_id, i.external_id, i.payload::VARCHAR AS payload, c.team_id,
                    count(*) AS members,
-                   (SELECT list(e.explanation ORDER BY e.written_at) FROM revolt_explanations e
+                   (SELECT array_agg(e.explanation ORDER BY e.written_at)
+                    FROM revolt_explanations e
                     WHERE e.item_id = i.id AND e.team_id = c.team_id) AS explanations,
-                   (SELECT list(v.label ORDER BY v.label) FROM revolt_votes v
+                   (SELECT array_agg(v.label ORDER BY v.label) FROM revolt_votes v
                     WHERE v.item_id = i.id AND v.team_id = c.team_id) AS votes
             FROM revolt_categories c
             JOIN revolt_teams t ON t.id = c.team_id AND t.campaign_id = $campaign
             JOIN items i ON i.id = c.item_id
             WHERE c.concept_key = $key
-            GROUP BY ALL ORDER BY members DESC, i.id LIMIT $limit
+            GROUP BY i.id, i.external_id, i.payload::VARCHAR, c.team_id
+            ORDER BY members DESC, i.id LIMIT $limit
             """, {"campaign": campaign_id, "key": key, "limit": limit}).df()
 
 
-def map_concept(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, key: str,
+def map_concept(conn: Connection, actor: User, campaign_id: int, key: str,
                 label: str | None, now: datetime, *, as_new: bool = False) -> None:
     """Map a concept to one of the labels, keep it as a new label, or (label None) unmap it."""
     _owned(conn, actor, campaign_id)
     with reading(conn) as cur:
         name = cur.execute(
-            "SELECT mode(c.concept) FROM revolt_categories c JOIN revolt_teams t "
+            "SELECT mode() WITHIN GROUP (ORDER BY c.concept) FROM revolt_categories c "
+            "JOIN revolt_teams t "
             "ON t.id = c.team_id WHERE t.campaign_id = ? AND c.concept_key = ?",
             [campaign_id, key]).fetchone()[0]
     if name is None:
@@ -217,7 +230,7 @@ def map_concept(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, 
         raise Invalid(f"“{label}” is not one of this campaign's labels.",
                       {"label": "pick a label, or keep the concept as a new label"})
 
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         if label is None:
             cur.execute("DELETE FROM revolt_concept_labels WHERE campaign_id = ? "
                         "AND concept_key = ?", [campaign_id, key])
@@ -231,7 +244,7 @@ def map_concept(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int, 
     writing(conn, work)
 
 
-def final_labels(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int) -> pd.DataFrame:
+def final_labels(conn: Connection, actor: User, campaign_id: int) -> pd.DataFrame:
     """Every item given to a team, with its final label (or why it has none yet)."""
     _owned(conn, actor, campaign_id)
     with reading(conn) as cur:
@@ -239,27 +252,27 @@ def final_labels(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int)
                            {"campaign": campaign_id}).df()
 
 
-def waiting(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int) -> pd.DataFrame:
+def waiting(conn: Connection, actor: User, campaign_id: int) -> pd.DataFrame:
     """Items an ended team gave back that no team has yet, with the team and why."""
     _owned(conn, actor, campaign_id)
     with reading(conn) as cur:
         return cur.execute(f"SELECT item_id, external_id, team_id, votes, label_source AS reason "
-                           f"FROM ({FINAL_LABELS_SQL}) WHERE waiting ORDER BY item_id",
+                           f"FROM ({FINAL_LABELS_SQL}) AS final WHERE waiting ORDER BY item_id",
                            {"campaign": campaign_id}).df()
 
 
-def label_summary(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int) -> pd.DataFrame:
+def label_summary(conn: Connection, actor: User, campaign_id: int) -> pd.DataFrame:
     """How many items got their final label from where: unanimous, concept, pending, …"""
     _owned(conn, actor, campaign_id)
     with reading(conn) as cur:
         return cur.execute(f"SELECT label_source, count(*) AS items FROM ({FINAL_LABELS_SQL}) "
-                           "GROUP BY ALL ORDER BY items DESC, label_source",
+                           "AS final GROUP BY label_source ORDER BY items DESC, label_source",
                            {"campaign": campaign_id}).df()
 
 
 # --- monitoring ------------------------------------------------------------------------------
 
-def teams(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
+def teams(conn: Connection, actor: User, campaign_id: int,
           now: datetime) -> pd.DataFrame:
     """Every team of the campaign: stage, members still in and gone, items kept and given
     back, time in its stage."""
@@ -277,15 +290,18 @@ def teams(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
                    (SELECT count(*) FROM revolt_released r WHERE r.team_id = t.id)
                        AS given_back,
                    CASE WHEN t.stage = 'done' THEN NULL
-                        ELSE date_diff('second', t.stage_started_at, $now) / 60 END
+                        ELSE extract(epoch FROM ($now::TIMESTAMP - t.stage_started_at)) / 60
+                   END
                        AS minutes_in_stage,
                    t.finished_at
             FROM revolt_teams t JOIN revolt_members m ON m.team_id = t.id
-            WHERE t.campaign_id = $campaign GROUP BY ALL ORDER BY t.id DESC
+            WHERE t.campaign_id = $campaign
+            GROUP BY t.id, t.stage, t.formed_at, t.size, t.stage_started_at, t.finished_at
+            ORDER BY t.id DESC
             """, {"campaign": campaign_id, "now": now}).df()
 
 
-def teams_by_stage(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int
+def teams_by_stage(conn: Connection, actor: User, campaign_id: int
                    ) -> dict[str, int]:
     """How many teams are in each stage, in stage order."""
     _owned(conn, actor, campaign_id)
@@ -295,7 +311,7 @@ def teams_by_stage(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: in
     return {stage: found.get(stage, 0) for stage in revolt.STAGES}
 
 
-def stage_times(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
+def stage_times(conn: Connection, actor: User, campaign_id: int,
                 now: datetime) -> pd.DataFrame:
     """Per stage: teams that went through it and the median and longest minutes it took."""
     _owned(conn, actor, campaign_id)
@@ -308,14 +324,16 @@ def stage_times(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
                 FROM revolt_events WHERE campaign_id = $campaign
             )
             SELECT stage, count(ended) AS teams_finished, count(*) - count(ended) AS teams_in_it,
-                   median(date_diff('millisecond', entered, ended) / 60000.0) AS median_minutes,
-                   max(date_diff('millisecond', entered, ended) / 60000.0) AS longest_minutes
-            FROM spans WHERE stage <> 'done'
-            GROUP BY stage ORDER BY list_position(['vote', 'explain', 'categorize'], stage)
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY minutes) AS median_minutes,
+                   max(minutes) AS longest_minutes
+            FROM (SELECT *, extract(epoch FROM (ended - entered)) / 60 AS minutes FROM spans)
+                 AS timed
+            WHERE stage <> 'done'
+            GROUP BY stage ORDER BY array_position(ARRAY['vote', 'explain', 'categorize'], stage)
             """, {"campaign": campaign_id}).df()
 
 
-def dropouts(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int) -> pd.DataFrame:
+def dropouts(conn: Connection, actor: User, campaign_id: int) -> pd.DataFrame:
     """Members who stopped polling (dropped) or pressed Leave, by the stage they were in."""
     _owned(conn, actor, campaign_id)
     with reading(conn) as cur:
@@ -323,11 +341,11 @@ def dropouts(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int) -> 
             "SELECT dropped_stage AS stage, count(*) FILTER (WHERE status = 'dropped') AS dropped,"
             " count(*) FILTER (WHERE status = 'left') AS left_early FROM revolt_members "
             "WHERE campaign_id = ? AND status <> 'active' GROUP BY dropped_stage "
-            "ORDER BY list_position(['vote', 'explain', 'categorize'], dropped_stage)",
+            "ORDER BY array_position(ARRAY['vote', 'explain', 'categorize'], dropped_stage)",
             [campaign_id]).df()
 
 
-def transitions(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
+def transitions(conn: Connection, actor: User, campaign_id: int,
                 limit: int = 200) -> pd.DataFrame:
     """The latest stage changes of the campaign's teams, with their reasons."""
     _owned(conn, actor, campaign_id)

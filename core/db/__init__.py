@@ -106,15 +106,18 @@ def reading(conn: Connection) -> Iterator[Cursor]:
         cur.close()
 
 
-def writing(conn: Connection, work: Callable[[Cursor], T]) -> T:
+def writing(conn: Connection, work: Callable[[Cursor], T], *,
+            one_at_a_time: tuple[str, int] | None = None) -> T:
     """Run `work(cursor)` in one transaction and return its result, retrying on conflict.
 
     `work` must be safe to run again: on a conflict (or a dropped connection) everything is rolled
-    back and `work` starts over on a fresh snapshot.
+    back and `work` starts over on a fresh snapshot. Writers that would all change the same rows
+    (forming teams from one lobby) name a key, `one_at_a_time=("lobby", campaign_id)`: they then
+    take turns across processes instead of colliding and retrying.
     """
     for attempt in range(_MAX_ATTEMPTS):
         try:
-            with conn.transaction() as cur:
+            with conn.transaction(one_at_a_time) as cur:
                 return work(cur)
         except conn.retryable_errors:
             if attempt == _MAX_ATTEMPTS - 1:

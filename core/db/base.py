@@ -75,8 +75,13 @@ class Connection:
     def cursor(self) -> Cursor:
         raise NotImplementedError
 
-    def transaction(self) -> AbstractContextManager[Cursor]:
-        """A cursor inside one transaction: committed when the block ends, else rolled back."""
+    def transaction(self, one_at_a_time: tuple[str, int] | None = None
+                    ) -> AbstractContextManager[Cursor]:
+        """A cursor inside one transaction: committed when the block ends, else rolled back.
+
+        With `one_at_a_time`, transactions naming the same key run one after the other, each on
+        a snapshot taken after the previous one committed.
+        """
         raise NotImplementedError
 
     def schema_lock(self) -> AbstractContextManager[None]:

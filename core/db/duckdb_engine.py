@@ -78,7 +78,9 @@ class DuckDBConnection(Connection):
         return DuckDBCursor(self._raw.cursor())
 
     @contextmanager
-    def transaction(self) -> Iterator[DuckDBCursor]:
+    def transaction(self, one_at_a_time: tuple[str, int] | None = None
+                    ) -> Iterator[DuckDBCursor]:
+        # Every writer of the process already takes turns (`_write_lock`): no key is needed.
         cur = self.cursor()
         try:
             with _write_lock:

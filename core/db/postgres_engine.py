@@ -126,13 +126,17 @@ class PostgresConnection(Connection):
         return PostgresCursor(raw, release=self._pool.putconn)
 
     @contextmanager
-    def transaction(self) -> Iterator[PostgresCursor]:
-        with self._pool.connection() as raw, raw.transaction():
-            cur = PostgresCursor(raw)
-            try:
-                yield cur
-            finally:
-                cur.close()
+    def transaction(self, one_at_a_time: tuple[str, int] | None = None
+                    ) -> Iterator[PostgresCursor]:
+        with self._pool.connection() as raw:
+            # Taken before BEGIN, so the transaction's snapshot sees the previous holder's work.
+            turn = _Turn(raw, one_at_a_time)
+            with turn, raw.transaction():
+                cur = PostgresCursor(raw)
+                try:
+                    yield cur
+                finally:
+                    cur.close()
 
     @contextmanager
     def schema_lock(self) -> Iterator[None]:
@@ -152,6 +156,21 @@ class PostgresConnection(Connection):
 
     def close(self) -> None:
         self._pool.close()
+
+
+class _Turn:
+    """A session-level advisory lock on a (name, number) key, held around one transaction."""
+
+    def __init__(self, raw: psycopg.Connection, key: tuple[str, int] | None):
+        self._raw, self._key = raw, key
+
+    def __enter__(self) -> None:
+        if self._key is not None:
+            self._raw.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", list(self._key))
+
+    def __exit__(self, *exc) -> None:
+        if self._key is not None and not self._raw.closed:
+            self._raw.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", list(self._key))
 
 
 def _where(url: str) -> str:
