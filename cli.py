@@ -20,6 +20,8 @@ def reset(args: argparse.Namespace) -> int:
         if answer.strip().lower() != "y":
             print("Nothing deleted.")
             return 1
+    if path.exists():
+        db.connect(path).close()  # refuses, in a sentence, while the app holds the file
     for p in removed:
         p.unlink()
     print(f"Deleted {path}." if removed else f"No database at {path}; nothing to delete.")

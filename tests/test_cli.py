@@ -58,3 +58,29 @@ def test_quality_command_recomputes_every_campaign(tmp_path, capsys):
     conn.close()
     assert cli.main(["quality", "--db", str(path)]) == 0
     assert "Recomputed quality for 15 campaign(s)" in capsys.readouterr().out
+
+
+def test_a_command_while_the_app_holds_the_database_says_what_to_do_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.test_db import holding_the_file
+
+    path = tmp_path / "q.duckdb"
+    db.connect(path).close()
+    holder = holding_the_file(path)
+    root = Path(cli.__file__).parent
+    try:
+        runs = [subprocess.run([sys.executable, "cli.py", *argv, "--db", str(path)],
+                               cwd=root, capture_output=True, text=True, timeout=60)
+                for argv in (["import", "--campaign", "1", "--file", "x.csv", "--map", "text=t",
+                              "--user", "rita"], ["quality"], ["reset", "--yes"])]
+    finally:
+        holder.kill()
+        holder.wait()
+    for run in runs:
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+        assert run.stderr.startswith("error: The database") and "stop the app first" in run.stderr
+    assert path.exists(), "reset must not delete a database the app is using"
