@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+MIN_COOKIE_KEY_BYTES = 32  # HS256 wants a key at least as long as its 32-byte digest
+
+
+class SettingsError(ValueError):
+    """A setting the operator must fix before the app can start; the message says how."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +47,34 @@ def load() -> Settings:
 def cookie_key(configured: str | None, db_path: Path) -> str:
     """The cookie-signing key: from secrets if configured, else generated once beside the DB."""
     if configured:
+        size = len(configured.encode())
+        if size < MIN_COOKIE_KEY_BYTES:
+            raise SettingsError(
+                f"The cookie_key in .streamlit/secrets.toml is {size} bytes; set it to "
+                f"{MIN_COOKIE_KEY_BYTES} bytes or more (python -c \"import secrets; "
+                "print(secrets.token_urlsafe(48))\" prints one), or remove it to use a key "
+                "generated into data/cookie_key.")
         return configured
     key_file = db_path.parent / "cookie_key"
     if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(48))
-        key_file.chmod(0o600)
+        _create_key_file(key_file)
     return key_file.read_text().strip()
+
+
+def _create_key_file(key_file: Path) -> None:
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole into a file that is owner-only from birth, then linked into place: nobody
+    # can read it in between, and a process starting at the same moment reads all of it or
+    # keeps the key the other one linked first.
+    fd, draft = tempfile.mkstemp(dir=key_file.parent, prefix=".cookie_key-")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        os.link(draft, key_file)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(draft)
 
 
 def now() -> datetime:
