@@ -299,5 +299,26 @@ def export(conn: duckdb.DuckDBPyConnection, actor: User, what: str, campaign_id:
             raise Invalid(f"Unknown export {what!r}; use answers, items or revolt.")
         query = query.format(json=json_type)
     with reading(conn) as cur:
+        if fmt == "csv":
+            query = _without_formulas(cur, query, campaign_id)
         return cur.execute(f"COPY ({query}) TO $path ({_COPY_FORMATS[fmt]})",
                            {"campaign": campaign_id, "path": str(path)}).fetchone()[0]
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def _without_formulas(cur: duckdb.DuckDBPyConnection, query: str, campaign_id: int | None) -> str:
+    """The query with each text cell a spreadsheet would run as a formula prefixed by a quote."""
+    described = cur.execute(f"SELECT * FROM ({query}) LIMIT 0", {"campaign": campaign_id})
+    exprs = []
+    for name, kind, *_ in described.description:
+        column = '"' + name.replace('"', '""') + '"'  # names of our own queries, never input
+        if str(kind) in ("VARCHAR", "JSON"):
+            text = f"{column}::VARCHAR"
+            exprs.append(f"CASE WHEN regexp_matches({text}, '{_FORMULA_START}') "
+                         f"THEN chr(39) || {text} ELSE {text} END AS {column}")
+        else:
+            exprs.append(column)
+    return f"SELECT {', '.join(exprs)} FROM ({query})"

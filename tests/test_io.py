@@ -167,3 +167,53 @@ def test_items_export_and_permissions(conn, requester, make_user, make_campaign,
         io.export(conn, make_user("eve"), "answers", campaign.id, path, "csv")
     with pytest.raises(Forbidden):
         io.export(conn, requester, "answers", None, path, "csv")
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+
+
+def formula_campaign(conn, requester, make_user, make_campaign, tmp_path):
+    """A campaign whose title, external ids and review reason all start like formulas."""
+    campaign = make_campaign(n_items=0, overlap=1, title=FORMULAS[0])
+    source = write(tmp_path, pd.DataFrame({"id": FORMULAS[1:], "review": ["fine"] * 5}),
+                   "parquet")
+    io.import_items(conn, requester, campaign.id, source, io.Mapping({"text": "review"}, "id"),
+                    NOW)
+    ada = make_user("ada")
+    got = assign.claim_next(conn, ada, campaign.id, NOW).assignment
+    responses.submit(conn, ada, got.item_id, {"label": "negative"}, got.spec_version,
+                     NOW + timedelta(minutes=1))
+    review.reject(conn, requester, 1, "@cmd copied", NOW + timedelta(hours=1))
+    return campaign
+
+
+def test_csv_exports_neutralise_cells_a_spreadsheet_would_run(conn, requester, make_user,
+                                                              make_campaign, tmp_path):
+    import csv
+    campaign = formula_campaign(conn, requester, make_user, make_campaign, tmp_path)
+    for what in ("answers", "items"):
+        path = tmp_path / f"{what}.csv"
+        io.export(conn, requester, what, campaign.id, path, "csv")
+        with path.open(newline="") as source:
+            rows = list(csv.DictReader(source))
+        cells = [v for row in rows for v in row.values() if v]
+        assert not [c for c in cells if c[0] in "=+-@\t\r"], what
+        if what == "answers":
+            assert rows[0]["campaign"] == "'" + FORMULAS[0]
+            assert rows[0]["review_reason"] == "'@cmd copied"
+            assert float(rows[0]["duration_s"]) == 60
+        else:
+            assert [r["external_id"] for r in rows] == ["'" + f for f in FORMULAS[1:]]
+            assert json.loads(rows[0]["payload"]) == {"text": "fine"}
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_other_exports_keep_values_as_they_are(conn, requester, make_user, make_campaign,
+                                               tmp_path, fmt):
+    campaign = formula_campaign(conn, requester, make_user, make_campaign, tmp_path)
+    path = tmp_path / f"items.{fmt}"
+    io.export(conn, requester, "items", campaign.id, path, fmt)
+    reader = {"jsonl": "read_json", "parquet": "read_parquet"}[fmt]
+    back = conn.execute(f"SELECT external_id FROM {reader}(?) ORDER BY item_id",
+                        [str(path)]).fetchall()
+    assert [r[0] for r in back] == FORMULAS[1:]
