@@ -39,7 +39,8 @@ def import_items(args: argparse.Namespace) -> int:
     conn, actor = _open(args)
     fields = dict(pair.split("=", 1) for pair in args.map)
     report = io.import_items(conn, actor, args.campaign, args.file,
-                             io.Mapping(fields, args.id, args.gold), settings.now(), args.format)
+                             io.Mapping(fields, args.id, args.gold), settings.now(), args.format,
+                             settings.load().import_limits)
     print(f"Imported {report.imported:,} items into campaign {args.campaign}.")
     return 0
 

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from core.import_files import ImportLimits
+
 ROOT = Path(__file__).resolve().parent.parent
 MIN_COOKIE_KEY_BYTES = 32  # HS256 wants a key at least as long as its 32-byte digest
 
@@ -27,6 +29,7 @@ class Settings:
     survey_after_answers: int
     survey_period_days: int
     vendor_price: Decimal
+    import_limits: ImportLimits
 
 
 def load() -> Settings:
@@ -41,6 +44,11 @@ def load() -> Settings:
         survey_after_answers=int(env.get("QUORUM_SURVEY_AFTER_ANSWERS", "10")),
         survey_period_days=int(env.get("QUORUM_SURVEY_PERIOD_DAYS", "30")),
         vendor_price=Decimal(env.get("QUORUM_VENDOR_PRICE_PER_ITEM", "4.00")),
+        import_limits=ImportLimits(
+            max_megabytes=float(env.get("QUORUM_IMPORT_MAX_MB", ImportLimits.max_megabytes)),
+            max_columns=int(env.get("QUORUM_IMPORT_MAX_COLUMNS", ImportLimits.max_columns)),
+            max_line_megabytes=float(env.get("QUORUM_IMPORT_MAX_LINE_MB",
+                                             ImportLimits.max_line_megabytes))),
     )
 
 

@@ -205,7 +205,7 @@ upload = st.file_uploader("Import items from CSV, JSON Lines or Parquet",
 if upload is not None:
     try:
         with private_path(upload.name, upload.getvalue()) as path:
-            file_columns = io.columns(conn, path)
+            file_columns = io.columns(conn, path, limits=settings.load().import_limits)
     except DomainError as problem:
         show_error(problem)
         st.stop()
@@ -228,7 +228,8 @@ if upload is not None:
             try:
                 with private_path(upload.name, upload.getvalue()) as path:
                     report = io.import_items(conn, user, campaign.id, path, io.Mapping(
-                        {f: c for f, c in mapping.items() if c}, external, gold), settings.now())
+                        {f: c for f, c in mapping.items() if c}, external, gold), settings.now(),
+                        limits=settings.load().import_limits)
             except DomainError as problem:
                 show_error(problem)
             else:
