@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+
+from core.errors import Conflict
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The connection type, named here so callers outside core need not import duckdb.
@@ -24,14 +27,42 @@ _write_lock = threading.RLock()
 _MAX_ATTEMPTS = 8
 
 
+class DatabaseBusy(Conflict):
+    """Another process holds the database file (DuckDB allows one process per file)."""
+
+
 def connect(path: str | Path) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the database at `path` and bring its schema up to date."""
     path = Path(path)
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(path))
+        _keep_files_private(path)
+    try:
+        conn = duckdb.connect(str(path))
+    except duckdb.IOException as error:
+        if "Could not set lock on file" not in str(error):
+            raise
+        raise DatabaseBusy(_busy_message(path, str(error))) from None
+    if str(path) != ":memory:":
+        for file in (path, path.with_name(path.name + ".wal")):
+            if file.exists():
+                file.chmod(0o600)  # a file made before this rule, or by another tool
     migrate(conn)
     return conn
+
+
+def _keep_files_private(path: Path) -> None:
+    # DuckDB creates the file, and re-creates its .wal on the first write after every
+    # checkpoint, with the process umask: only a umask keeps them owner-only from their first
+    # byte, so this process drops group and other permissions for good.
+    os.umask(os.umask(0o077) | 0o077)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _busy_message(path: Path, error: str) -> str:
+    pid = re.search(r"PID (\d+)", error)
+    holder = f"another process (PID {pid[1]})" if pid else "another process"
+    return (f"The database {path} is in use by {holder}, most likely the running app: stop the "
+            "app first, or do this from its pages (Design imports items, Monitor exports).")
 
 
 def migrations() -> list[tuple[int, str, str]]:

@@ -6,7 +6,6 @@ found are reported with their row number and field.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ import pyarrow as pa
 from core import campaigns, revolt, revolt_review, workflow
 from core.db import reading, writing
 from core.errors import Conflict, Invalid
+from core.import_files import DEFAULT_LIMITS, ImportLimits, open_file, read_errors, where
 from core.users import User, require_role
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -52,48 +52,21 @@ def file_format(path: str | Path, declared: str | None = None) -> str:
     return fmt
 
 
-def _open(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> duckdb.DuckDBPyRelation:
-    """The file as a relation, with DuckDB's read errors turned into sentences."""
-    if not path.exists() or path.stat().st_size == 0:
-        raise Invalid("The file is empty: it needs a header row and at least one item.")
-    try:
-        if fmt == "csv":
-            rel = cur.read_csv(str(path), header=True, all_varchar=True)
-        elif fmt == "jsonl":
-            rel = cur.read_json(str(path), format="newline_delimited")
-        else:
-            rel = cur.read_parquet(str(path))
-        rel.limit(1).fetchall()  # make the reader parse now, so errors surface here
-        return rel
-    except duckdb.Error as error:
-        raise Invalid(_read_problem(str(error), fmt)) from None
-
-
-def _read_problem(message: str, fmt: str) -> str:
-    line = re.search(r"[Ll]ine:? (\d+)", message)
-    where = f" (around line {line[1]})" if line else ""
-    if "unicode" in message.lower() or "utf-8" in message.lower():
-        return f"The file is not UTF-8 text{where}. Save it with UTF-8 encoding and try again."
-    if fmt == "jsonl" and ("JSON" in message or "json" in message):
-        detail = re.search(r"line \d+: ([^.\n]+)", message)
-        return (f"The file is not valid JSON Lines{where}: "
-                f"{detail[1] if detail else 'each line must be one JSON object'}.")
-    if fmt == "parquet":
-        return "The file is not a readable Parquet file."
-    return f"The file could not be read{where}: {message.splitlines()[0]}"
-
-
-def columns(conn: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | None = None
-            ) -> list[str]:
+def columns(conn: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | None = None,
+            limits: ImportLimits = DEFAULT_LIMITS) -> list[str]:
     """The column names of an import file, for mapping them to payload fields."""
     with reading(conn) as cur:
-        return list(_open(cur, Path(path), file_format(path, fmt)).columns)
+        return list(open_file(cur, Path(path), file_format(path, fmt), limits).columns)
 
 
 def import_items(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
                  path: str | Path, mapping: Mapping, now: datetime,
-                 fmt: str | None = None) -> ImportReport:
-    """Check every row of a file against the mapping, then add all of them or none."""
+                 fmt: str | None = None, limits: ImportLimits = DEFAULT_LIMITS
+                 ) -> ImportReport:
+    """Check every row of a file against the mapping, then add all of them or none.
+
+    `limits` bound what the file may cost; they are checked before it is parsed.
+    """
     campaign = campaigns.get(conn, campaign_id)
     campaigns.require_owner(actor, campaign)
     if campaign.status == "closed":
@@ -103,9 +76,10 @@ def import_items(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
     gold_question = _gold_question(spec) if mapping.gold else None
     fmt = file_format(path, fmt)
     with reading(conn) as cur:
-        source = _open(cur, Path(path), fmt)
+        source = open_file(cur, Path(path), fmt, limits)
         file_columns = list(source.columns)
-        rows = _mapped_rows(source, mapping)
+        with read_errors(fmt, limits):  # rows past the first are parsed only here
+            rows = _mapped_rows(source, mapping)
     if rows.num_rows == 0:
         raise Invalid("The file has a header but no items.")
     problems = _row_problems(conn, rows, mapping, campaign_id, gold_question, fmt)
@@ -177,8 +151,11 @@ def _row_problems(conn, rows: pa.Table, mapping: Mapping, campaign_id: int,
     problems: dict[str, str] = {}
 
     def add(row: int, what: str) -> None:
-        if len(problems) < MAX_PROBLEMS:
-            problems[_where(row, fmt)] = what
+        place = where(row, fmt)
+        if place in problems:
+            problems[place] += f"; {what}"  # a row may break several rules: show them all
+        elif len(problems) < MAX_PROBLEMS:
+            problems[place] = what
 
     with reading(conn) as cur:
         cur.register("import_rows", rows)
@@ -227,12 +204,6 @@ def _gold_problems(cur, add, question: dict, column: str) -> None:
         allowed = "one of " + ", ".join(map(str, question["options"]))
     for row, value in bad.fetchall():
         add(row, f"gold answer {value!r} (column {column!r}) must be {allowed}")
-
-
-def _where(row: int, fmt: str) -> str:
-    if fmt == "csv":
-        return f"row {row} (line {row + 1})"
-    return f"line {row}" if fmt == "jsonl" else f"row {row}"
 
 
 # The columns of an answers export, documented in the README.
@@ -299,5 +270,26 @@ def export(conn: duckdb.DuckDBPyConnection, actor: User, what: str, campaign_id:
             raise Invalid(f"Unknown export {what!r}; use answers, items or revolt.")
         query = query.format(json=json_type)
     with reading(conn) as cur:
+        if fmt == "csv":
+            query = _without_formulas(cur, query, campaign_id)
         return cur.execute(f"COPY ({query}) TO $path ({_COPY_FORMATS[fmt]})",
                            {"campaign": campaign_id, "path": str(path)}).fetchone()[0]
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def _without_formulas(cur: duckdb.DuckDBPyConnection, query: str, campaign_id: int | None) -> str:
+    """The query with each text cell a spreadsheet would run as a formula prefixed by a quote."""
+    described = cur.execute(f"SELECT * FROM ({query}) LIMIT 0", {"campaign": campaign_id})
+    exprs = []
+    for name, kind, *_ in described.description:
+        column = '"' + name.replace('"', '""') + '"'  # names of our own queries, never input
+        if str(kind) in ("VARCHAR", "JSON"):
+            text = f"{column}::VARCHAR"
+            exprs.append(f"CASE WHEN regexp_matches({text}, '{_FORMULA_START}') "
+                         f"THEN chr(39) || {text} ELSE {text} END AS {column}")
+        else:
+            exprs.append(column)
+    return f"SELECT {', '.join(exprs)} FROM ({query})"
