@@ -27,6 +27,7 @@ PAGES = {
                      icon=":material/manage_accounts:"),
 }
 
+auth.require_cookie_key()
 auth.forget_cookie_after_logout()
 user = state.current_user()
 if user is None:

@@ -20,6 +20,8 @@ def reset(args: argparse.Namespace) -> int:
         if answer.strip().lower() != "y":
             print("Nothing deleted.")
             return 1
+    if path.exists():
+        db.connect(path).close()  # refuses, in a sentence, while the app holds the file
     for p in removed:
         p.unlink()
     print(f"Deleted {path}." if removed else f"No database at {path}; nothing to delete.")
@@ -37,7 +39,8 @@ def import_items(args: argparse.Namespace) -> int:
     conn, actor = _open(args)
     fields = dict(pair.split("=", 1) for pair in args.map)
     report = io.import_items(conn, actor, args.campaign, args.file,
-                             io.Mapping(fields, args.id, args.gold), settings.now(), args.format)
+                             io.Mapping(fields, args.id, args.gold), settings.now(), args.format,
+                             settings.load().import_limits)
     print(f"Imported {report.imported:,} items into campaign {args.campaign}.")
     return 0
 

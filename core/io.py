@@ -6,7 +6,6 @@ found are reported with their row number and field.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,9 +13,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from core import campaigns, revolt, revolt_review, workflow
+from core import campaigns, db, revolt, revolt_review, workflow
 from core.db import reading, writing
 from core.errors import Conflict, Invalid
+from core.import_files import DEFAULT_LIMITS, ImportLimits, open_file, read_errors, where
 from core.users import User, require_role
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -52,48 +52,21 @@ def file_format(path: str | Path, declared: str | None = None) -> str:
     return fmt
 
 
-def _open(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> duckdb.DuckDBPyRelation:
-    """The file as a relation, with DuckDB's read errors turned into sentences."""
-    if not path.exists() or path.stat().st_size == 0:
-        raise Invalid("The file is empty: it needs a header row and at least one item.")
-    try:
-        if fmt == "csv":
-            rel = cur.read_csv(str(path), header=True, all_varchar=True)
-        elif fmt == "jsonl":
-            rel = cur.read_json(str(path), format="newline_delimited")
-        else:
-            rel = cur.read_parquet(str(path))
-        rel.limit(1).fetchall()  # make the reader parse now, so errors surface here
-        return rel
-    except duckdb.Error as error:
-        raise Invalid(_read_problem(str(error), fmt)) from None
-
-
-def _read_problem(message: str, fmt: str) -> str:
-    line = re.search(r"[Ll]ine:? (\d+)", message)
-    where = f" (around line {line[1]})" if line else ""
-    if "unicode" in message.lower() or "utf-8" in message.lower():
-        return f"The file is not UTF-8 text{where}. Save it with UTF-8 encoding and try again."
-    if fmt == "jsonl" and ("JSON" in message or "json" in message):
-        detail = re.search(r"line \d+: ([^.\n]+)", message)
-        return (f"The file is not valid JSON Lines{where}: "
-                f"{detail[1] if detail else 'each line must be one JSON object'}.")
-    if fmt == "parquet":
-        return "The file is not a readable Parquet file."
-    return f"The file could not be read{where}: {message.splitlines()[0]}"
-
-
-def columns(conn: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | None = None
-            ) -> list[str]:
+def columns(conn: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | None = None,
+            limits: ImportLimits = DEFAULT_LIMITS) -> list[str]:
     """The column names of an import file, for mapping them to payload fields."""
-    with reading(conn) as cur:
-        return list(_open(cur, Path(path), file_format(path, fmt)).columns)
+    with db.scratch() as files:
+        return list(open_file(files, Path(path), file_format(path, fmt), limits).columns)
 
 
 def import_items(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
                  path: str | Path, mapping: Mapping, now: datetime,
-                 fmt: str | None = None) -> ImportReport:
-    """Check every row of a file against the mapping, then add all of them or none."""
+                 fmt: str | None = None, limits: ImportLimits = DEFAULT_LIMITS
+                 ) -> ImportReport:
+    """Check every row of a file against the mapping, then add all of them or none.
+
+    `limits` bound what the file may cost; they are checked before it is parsed.
+    """
     campaign = campaigns.get(conn, campaign_id)
     campaigns.require_owner(actor, campaign)
     if campaign.status == "closed":
@@ -102,35 +75,48 @@ def import_items(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
     _check_mapping_covers_spec(spec, mapping)
     gold_question = _gold_question(spec) if mapping.gold else None
     fmt = file_format(path, fmt)
-    with reading(conn) as cur:
-        source = _open(cur, Path(path), fmt)
+    with db.scratch() as files:
+        source = open_file(files, Path(path), fmt, limits)
         file_columns = list(source.columns)
-        rows = _mapped_rows(source, mapping)
-    if rows.num_rows == 0:
-        raise Invalid("The file has a header but no items.")
-    problems = _row_problems(conn, rows, mapping, campaign_id, gold_question, fmt)
+        with read_errors(fmt, limits):  # rows past the first are parsed only here
+            mapped = _mapped_rows(source, mapping)
+        if mapped.num_rows == 0:
+            raise Invalid("The file has a header but no items.")
+        problems = _row_problems(files, mapped, mapping, gold_question, fmt)
+        rows = _item_rows(files, mapped, mapping, gold_question)
+    problems = _already_imported(conn, rows, mapping, campaign_id, fmt, problems)
     if problems:
         shown = " (the first ones are listed)" if len(problems) >= MAX_PROBLEMS else ""
         raise Invalid(f"Nothing was imported: the file has problems{shown}.", problems)
 
+    def work(cur: db.Cursor) -> int:
+        with db.frame_table(cur, "import_rows", rows):
+            cur.execute("INSERT INTO items (campaign_id, payload, gold, external_id, created_at) "
+                        "SELECT ?, payload::JSON, gold::JSON, external_id, ? FROM import_rows "
+                        "ORDER BY row_no", [campaign_id, now])
+        return rows.num_rows
+
+    return ImportReport(writing(conn, work), file_columns)
+
+
+def _item_rows(files, mapped: pa.Table, mapping: Mapping, gold_question: dict | None
+               ) -> pa.Table:
+    """Each row's payload and gold answer as JSON text, ready for either database."""
     keys = list(mapping.fields)
     payload = "json_object(" + ", ".join(f"?, f{i}" for i in range(len(keys))) + ")"
     gold = "NULL"
     if gold_question:
         cast = "INTEGER" if gold_question["type"] == "rating" else "VARCHAR"
         gold = f"CASE WHEN gold IS NULL THEN NULL ELSE json_object(?, gold::{cast}) END"
-    external_id = "external_id" if mapping.external_id else "NULL"
-    params = [campaign_id, *keys, *([gold_question["id"]] if gold_question else []), now]
-
-    def work(cur: duckdb.DuckDBPyConnection) -> int:
-        cur.register("import_rows", rows)
-        cur.execute("INSERT INTO items (campaign_id, payload, gold, external_id, created_at) "
-                    f"SELECT ?, {payload}, {gold}, {external_id}, ? FROM import_rows "
-                    "ORDER BY row_no", params)
-        cur.unregister("import_rows")
-        return rows.num_rows
-
-    return ImportReport(writing(conn, work), file_columns)
+    external_id = "external_id" if mapping.external_id else "NULL::VARCHAR"
+    files.register("import_rows", mapped)
+    try:
+        return files.execute(
+            f"SELECT row_no, {payload}::VARCHAR AS payload, {gold}::VARCHAR AS gold, "
+            f"{external_id} AS external_id FROM import_rows ORDER BY row_no",
+            [*keys, *([gold_question["id"]] if gold_question else [])]).to_arrow_table()
+    finally:
+        files.unregister("import_rows")
 
 
 def _check_mapping_covers_spec(spec: dict, mapping: Mapping) -> None:
@@ -172,67 +158,82 @@ def _mapped_rows(source: duckdb.DuckDBPyRelation, mapping: Mapping) -> pa.Table:
     ).to_arrow_table()
 
 
-def _row_problems(conn, rows: pa.Table, mapping: Mapping, campaign_id: int,
-                  gold_question: dict | None, fmt: str) -> dict[str, str]:
+def _row_problems(files, rows: pa.Table, mapping: Mapping, gold_question: dict | None,
+                  fmt: str) -> dict[str, str]:
+    """What is wrong inside the file itself: empty fields, ids, gold answers."""
     problems: dict[str, str] = {}
-
-    def add(row: int, what: str) -> None:
-        if len(problems) < MAX_PROBLEMS:
-            problems[_where(row, fmt)] = what
-
-    with reading(conn) as cur:
-        cur.register("import_rows", rows)
+    add = _adder(problems, fmt)
+    files.register("import_rows", rows)
+    try:
         for i, (name, column) in enumerate(mapping.fields.items()):
-            for (row,) in cur.execute(
+            for (row,) in files.execute(
                     f"SELECT row_no FROM import_rows WHERE f{i} IS NULL "
                     f"OR trim(f{i}::VARCHAR) = '' ORDER BY row_no LIMIT {MAX_PROBLEMS}"
                     ).fetchall():
                 add(row, f"field {name!r} (column {column!r}) is empty")
         if mapping.external_id:
-            _id_problems(cur, add, campaign_id, mapping.external_id)
+            _id_problems(files, add, mapping.external_id)
         if gold_question:
-            _gold_problems(cur, add, gold_question, mapping.gold)
+            _gold_problems(files, add, gold_question, mapping.gold)
+    finally:
+        files.unregister("import_rows")
     return problems
 
 
-def _id_problems(cur, add, campaign_id: int, column: str) -> None:
-    for (row,) in cur.execute(
+def _adder(problems: dict[str, str], fmt: str):
+    def add(row: int, what: str) -> None:
+        place = where(row, fmt)
+        if place in problems:
+            problems[place] += f"; {what}"  # a row may break several rules: show them all
+        elif len(problems) < MAX_PROBLEMS:
+            problems[place] = what
+    return add
+
+
+def _id_problems(files, add, column: str) -> None:
+    for (row,) in files.execute(
             "SELECT row_no FROM import_rows WHERE external_id IS NULL OR trim(external_id) = '' "
             f"ORDER BY row_no LIMIT {MAX_PROBLEMS}").fetchall():
         add(row, f"the external id (column {column!r}) is empty")
-    for external_id, rows in cur.execute(
+    for external_id, rows in files.execute(
             "SELECT external_id, list(row_no ORDER BY row_no) FROM import_rows "
             "WHERE trim(external_id) <> '' GROUP BY external_id HAVING count(*) > 1 "
             f"ORDER BY min(row_no) LIMIT {MAX_PROBLEMS}").fetchall():
         add(rows[1], f"duplicate external id {external_id!r}, also on row {rows[0]}")
-    for row, external_id in cur.execute(
-            "SELECT r.row_no, r.external_id FROM import_rows r "
-            "WHERE r.external_id IN (SELECT external_id FROM items WHERE campaign_id = ?) "
-            f"ORDER BY r.row_no LIMIT {MAX_PROBLEMS}", [campaign_id]).fetchall():
-        add(row, f"external id {external_id!r} is already in this campaign")
 
 
-def _gold_problems(cur, add, question: dict, column: str) -> None:
+def _already_imported(conn: db.Connection, rows: pa.Table, mapping: Mapping, campaign_id: int,
+                      fmt: str, problems: dict[str, str]) -> dict[str, str]:
+    """`problems`, with the rows whose external id the campaign already has."""
+    if not mapping.external_id:
+        return problems
+    problems = dict(problems)
+    add = _adder(problems, fmt)
+    ids = rows.select(["row_no", "external_id"])
+    with reading(conn) as cur, db.frame_table(cur, "import_ids", ids):
+        for row, external_id in cur.execute(
+                "SELECT r.row_no, r.external_id FROM import_ids r "
+                "WHERE r.external_id IN (SELECT external_id FROM items WHERE campaign_id = ?) "
+                f"ORDER BY r.row_no LIMIT {MAX_PROBLEMS}", [campaign_id]).fetchall():
+            add(row, f"external id {external_id!r} is already in this campaign")
+    return problems
+
+
+def _gold_problems(files, add, question: dict, column: str) -> None:
     if question["type"] == "rating":
-        bad = cur.execute(
+        bad = files.execute(
             "SELECT row_no, gold::VARCHAR FROM import_rows WHERE gold IS NOT NULL AND "
             "coalesce(TRY_CAST(gold AS INTEGER) NOT BETWEEN ? AND ?, true) "
             f"ORDER BY row_no LIMIT {MAX_PROBLEMS}", [question["min"], question["max"]])
         allowed = f"a whole number from {question['min']} to {question['max']}"
     else:
-        bad = cur.execute(
+        bad = files.execute(
             "SELECT row_no, gold::VARCHAR FROM import_rows WHERE gold IS NOT NULL AND "
             "NOT list_contains(?::VARCHAR[], gold::VARCHAR) "
             f"ORDER BY row_no LIMIT {MAX_PROBLEMS}", [[str(o) for o in question["options"]]])
         allowed = "one of " + ", ".join(map(str, question["options"]))
     for row, value in bad.fetchall():
         add(row, f"gold answer {value!r} (column {column!r}) must be {allowed}")
-
-
-def _where(row: int, fmt: str) -> str:
-    if fmt == "csv":
-        return f"row {row} (line {row + 1})"
-    return f"line {row}" if fmt == "jsonl" else f"row {row}"
 
 
 # The columns of an answers export, documented in the README.
@@ -249,11 +250,11 @@ _ANSWERS_SQL = """
     JOIN campaigns c ON c.id = r.campaign_id
     JOIN users u ON u.id = r.user_id
     LEFT JOIN (SELECT response_id, max(acted_at) AS acted_at,
-                      arg_max(reason, acted_at) AS reason,
-                      arg_max(reviewer_id, acted_at) AS reviewer_id
+                      (array_agg(reason ORDER BY acted_at DESC))[1] AS reason,
+                      (array_agg(reviewer_id ORDER BY acted_at DESC))[1] AS reviewer_id
                FROM review_actions GROUP BY response_id) rv ON rv.response_id = r.id
     LEFT JOIN users reviewer ON reviewer.id = rv.reviewer_id
-    WHERE $campaign IS NULL OR r.campaign_id = $campaign
+    WHERE $campaign::INTEGER IS NULL OR r.campaign_id = $campaign
     ORDER BY r.id
 """
 
@@ -266,7 +267,7 @@ _ITEMS_SQL = """
            lab.majority_share
     FROM items i JOIN campaigns c ON c.id = i.campaign_id
     LEFT JOIN item_labels lab ON lab.item_id = i.id
-    WHERE $campaign IS NULL OR i.campaign_id = $campaign
+    WHERE $campaign::INTEGER IS NULL OR i.campaign_id = $campaign
     ORDER BY i.id
 """
 
@@ -298,6 +299,23 @@ def export(conn: duckdb.DuckDBPyConnection, actor: User, what: str, campaign_id:
         if query is None:
             raise Invalid(f"Unknown export {what!r}; use answers, items or revolt.")
         query = query.format(json=json_type)
-    with reading(conn) as cur:
-        return cur.execute(f"COPY ({query}) TO $path ({_COPY_FORMATS[fmt]})",
-                           {"campaign": campaign_id, "path": str(path)}).fetchone()[0]
+    return db.copy_to_file(conn, query, {"campaign": campaign_id}, Path(path),
+                           _COPY_FORMATS[fmt], rewrite=_without_formulas if fmt == "csv" else None)
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def _without_formulas(columns: list[tuple[str, str]], query: str) -> str:
+    """The query with each text cell a spreadsheet would run as a formula prefixed by a quote."""
+    exprs = []
+    for name, kind in columns:
+        column = '"' + name.replace('"', '""') + '"'  # names of our own queries, never input
+        if str(kind) in ("VARCHAR", "JSON"):
+            text = f"{column}::VARCHAR"
+            exprs.append(f"CASE WHEN regexp_matches({text}, '{_FORMULA_START}') "
+                         f"THEN chr(39) || {text} ELSE {text} END AS {column}")
+        else:
+            exprs.append(column)
+    return f"SELECT {', '.join(exprs)} FROM ({query}) AS exported"

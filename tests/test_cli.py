@@ -14,10 +14,9 @@ def test_reset_deletes_the_database(tmp_path, capsys):
     assert "nothing to delete" in capsys.readouterr().out
 
 
-def test_import_then_export_from_the_command_line(tmp_path, capsys):
+def campaign_on_disk(tmp_path):
+    """A database file holding one draft campaign owned by rita; returns (path, campaign id)."""
     from datetime import timedelta
-
-    import pandas as pd
 
     from core import campaigns, users, workflow, workspace
     from tests.conftest import FAST_ROUNDS, NOW
@@ -33,17 +32,24 @@ def test_import_then_export_from_the_command_line(tmp_path, capsys):
                                 minutes_per_item=1, pay_per_item=1, overlap=1,
                                 opens_at=NOW, expires_at=NOW + timedelta(days=3))
     conn.close()
+    return path, campaign.id
+
+
+def test_import_then_export_from_the_command_line(tmp_path, capsys):
+    import pandas as pd
+
+    path, campaign_id = campaign_on_disk(tmp_path)
     source = tmp_path / "items.csv"
     pd.DataFrame({"key": ["a", "b"], "body": ["one", "two"]}).to_csv(source, index=False)
     base = ["--db", str(path), "--user", "rita"]
-    assert cli.main(["import", "--campaign", str(campaign.id), "--file", str(source),
+    assert cli.main(["import", "--campaign", str(campaign_id), "--file", str(source),
                      "--map", "text=body", "--id", "key", *base]) == 0
     assert "Imported 2 items" in capsys.readouterr().out
-    assert cli.main(["import", "--campaign", str(campaign.id), "--file", str(source),
+    assert cli.main(["import", "--campaign", str(campaign_id), "--file", str(source),
                      "--map", "text=body", "--id", "key", *base]) == 2
     assert "already in this campaign" in capsys.readouterr().err
     out = tmp_path / "items.jsonl"
-    assert cli.main(["export", "--campaign", str(campaign.id), "--what", "items",
+    assert cli.main(["export", "--campaign", str(campaign_id), "--what", "items",
                      "--out", str(out), *base]) == 0
     assert [line.count('"external_id"') for line in out.read_text().splitlines()] == [1, 1]
 
@@ -58,3 +64,40 @@ def test_quality_command_recomputes_every_campaign(tmp_path, capsys):
     conn.close()
     assert cli.main(["quality", "--db", str(path)]) == 0
     assert "Recomputed quality for 15 campaign(s)" in capsys.readouterr().out
+
+
+def test_a_command_while_the_app_holds_the_database_says_what_to_do_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.test_db import holding_the_file
+
+    path = tmp_path / "q.duckdb"
+    db.connect(path).close()
+    holder = holding_the_file(path)
+    root = Path(cli.__file__).parent
+    try:
+        runs = [subprocess.run([sys.executable, "cli.py", *argv, "--db", str(path)],
+                               cwd=root, capture_output=True, text=True, timeout=60)
+                for argv in (["import", "--campaign", "1", "--file", "x.csv", "--map", "text=t",
+                              "--user", "rita"], ["quality"], ["reset", "--yes"])]
+    finally:
+        holder.kill()
+        holder.wait()
+    for run in runs:
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+        assert run.stderr.startswith("error: The database") and "stop the app first" in run.stderr
+    assert path.exists(), "reset must not delete a database the app is using"
+
+
+def test_import_limits_come_from_the_settings(tmp_path, capsys, monkeypatch):
+    path, campaign_id = campaign_on_disk(tmp_path)
+    source = tmp_path / "items.csv"
+    source.write_text("key,body\na,one\n")
+    monkeypatch.setenv("QUORUM_IMPORT_MAX_COLUMNS", "1")
+    assert cli.main(["import", "--campaign", str(campaign_id), "--file", str(source),
+                     "--map", "text=body", "--db", str(path), "--user", "rita"]) == 2
+    err = capsys.readouterr().err
+    assert "2 columns" in err and "at most 1 (QUORUM_IMPORT_MAX_COLUMNS)" in err

@@ -123,3 +123,51 @@ def test_an_unreachable_server_is_named_without_its_password():
     with pytest.raises(db.DatabaseUnavailable) as refused:
         db.connect(url)
     assert "127.0.0.1" in str(refused.value) and "s3cret" not in str(refused.value)
+
+
+def holding_the_file(path):
+    """A second process that opens the database and keeps it, as the running app does."""
+    import subprocess
+    import sys
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('open', flush=True); time.sleep(120)", str(path)],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "open"
+    return holder
+
+
+def test_a_database_held_by_another_process_is_refused_in_one_sentence(tmp_path):
+    path = tmp_path / "q.duckdb"
+    db.connect(path).close()
+    holder = holding_the_file(path)
+    try:
+        with pytest.raises(db.DatabaseBusy) as error:
+            db.connect(path)
+    finally:
+        holder.kill()
+        holder.wait()
+    message = str(error.value)
+    assert f"PID {holder.pid}" in message and "stop the app first" in message
+    assert "\n" not in message and "Could not set lock" not in message
+
+
+def test_the_database_and_its_wal_are_owner_only(tmp_path):
+    path = tmp_path / "fresh" / "q.duckdb"
+    conn = db.connect(path)
+    conn.execute("CHECKPOINT")
+    conn.execute("INSERT INTO settings VALUES ('after', 'checkpoint')")  # re-creates the .wal
+    wal = path.with_name(path.name + ".wal")
+    assert wal.exists()
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in (path, wal, path.parent)} == {
+        "q.duckdb": "0o600", "q.duckdb.wal": "0o600", "fresh": "0o700"}
+    conn.close()
+
+
+def test_an_existing_world_readable_database_is_made_owner_only(tmp_path):
+    path = tmp_path / "old.duckdb"
+    import duckdb as raw
+    raw.connect(str(path)).close()
+    path.chmod(0o644)
+    db.connect(path).close()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"

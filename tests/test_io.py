@@ -3,6 +3,7 @@
 import json
 from datetime import timedelta
 
+import duckdb  # reads the exported files back
 import pandas as pd
 import pytest
 
@@ -45,10 +46,11 @@ def test_each_format_imports_payload_ids_and_gold(conn, requester, draft, tmp_pa
         ("r3", {"text": "It is a phone"}, None)]
 
 
-def refused(conn, requester, campaign, path, mapping=MAPPING) -> Invalid:
+def refused(conn, requester, campaign, path, mapping=MAPPING, **limits) -> Invalid:
     before = table_counts(conn)
     with pytest.raises(Invalid) as error:
-        io.import_items(conn, requester, campaign.id, path, mapping, NOW)
+        io.import_items(conn, requester, campaign.id, path, mapping, NOW,
+                        limits=io.ImportLimits(**limits))
     assert table_counts(conn) == before, "a refused import must change nothing"
     return error.value
 
@@ -141,7 +143,7 @@ def test_answers_export_reads_back_as_stored(conn, requester, make_user, make_ca
     path = tmp_path / f"answers.{fmt}"
     assert io.export(conn, requester, "answers", campaign.id, path, fmt) == 2
     reader = {"csv": "read_csv", "jsonl": "read_json", "parquet": "read_parquet"}[fmt]
-    back = conn.execute(f"SELECT * FROM {reader}(?) ORDER BY response_id", [str(path)]).df()
+    back = duckdb.execute(f"SELECT * FROM {reader}(?) ORDER BY response_id", [str(path)]).df()
     stored = conn.execute("SELECT id, item_id, answer, spec_version, duration_s, status "
                           "FROM responses ORDER BY id").fetchall()
     assert back["response_id"].tolist() == [r[0] for r in stored]
@@ -159,11 +161,152 @@ def test_items_export_and_permissions(conn, requester, make_user, make_campaign,
     campaign = answered_campaign(conn, make_user, make_campaign)
     path = tmp_path / "items.parquet"
     assert io.export(conn, requester, "items", campaign.id, path, "parquet") == 2
-    back = conn.execute("SELECT item_id, answers, complete FROM read_parquet(?) ORDER BY 1",
-                        [str(path)]).fetchall()
+    back = duckdb.execute("SELECT item_id, answers, complete FROM read_parquet(?) ORDER BY 1",
+                          [str(path)]).fetchall()
     assert back == [(1, 2, True), (2, 0, False)]
     from core.errors import Forbidden
     with pytest.raises(Forbidden):
         io.export(conn, make_user("eve"), "answers", campaign.id, path, "csv")
     with pytest.raises(Forbidden):
         io.export(conn, requester, "answers", None, path, "csv")
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+
+
+def formula_campaign(conn, requester, make_user, make_campaign, tmp_path):
+    """A campaign whose title, external ids and review reason all start like formulas."""
+    campaign = make_campaign(n_items=0, overlap=1, title=FORMULAS[0])
+    source = write(tmp_path, pd.DataFrame({"id": FORMULAS[1:], "review": ["fine"] * 5}),
+                   "parquet")
+    io.import_items(conn, requester, campaign.id, source, io.Mapping({"text": "review"}, "id"),
+                    NOW)
+    ada = make_user("ada")
+    got = assign.claim_next(conn, ada, campaign.id, NOW).assignment
+    responses.submit(conn, ada, got.item_id, {"label": "negative"}, got.spec_version,
+                     NOW + timedelta(minutes=1))
+    review.reject(conn, requester, 1, "@cmd copied", NOW + timedelta(hours=1))
+    return campaign
+
+
+def test_csv_exports_neutralise_cells_a_spreadsheet_would_run(conn, requester, make_user,
+                                                              make_campaign, tmp_path):
+    import csv
+    campaign = formula_campaign(conn, requester, make_user, make_campaign, tmp_path)
+    for what in ("answers", "items"):
+        path = tmp_path / f"{what}.csv"
+        io.export(conn, requester, what, campaign.id, path, "csv")
+        with path.open(newline="") as source:
+            rows = list(csv.DictReader(source))
+        cells = [v for row in rows for v in row.values() if v]
+        assert not [c for c in cells if c[0] in "=+-@\t\r"], what
+        if what == "answers":
+            assert rows[0]["campaign"] == "'" + FORMULAS[0]
+            assert rows[0]["review_reason"] == "'@cmd copied"
+            assert float(rows[0]["duration_s"]) == 60
+        else:
+            assert [r["external_id"] for r in rows] == ["'" + f for f in FORMULAS[1:]]
+            assert json.loads(rows[0]["payload"]) == {"text": "fine"}
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_other_exports_keep_values_as_they_are(conn, requester, make_user, make_campaign,
+                                               tmp_path, fmt):
+    campaign = formula_campaign(conn, requester, make_user, make_campaign, tmp_path)
+    path = tmp_path / f"items.{fmt}"
+    io.export(conn, requester, "items", campaign.id, path, fmt)
+    reader = {"jsonl": "read_json", "parquet": "read_parquet"}[fmt]
+    back = duckdb.execute(f"SELECT external_id FROM {reader}(?) ORDER BY item_id",
+                          [str(path)]).fetchall()
+    assert [r[0] for r in back] == FORMULAS[1:]
+
+
+TEXT = io.Mapping({"text": "review"})
+
+
+def test_a_file_with_too_many_columns_is_refused_before_it_is_parsed(conn, requester, draft,
+                                                                     tmp_path):
+    import time
+    path = tmp_path / "wide.csv"
+    names = ["review", *(f"c{i}" for i in range(20_000))]
+    path.write_text(",".join(names) + "\n" + ",".join(["x"] * len(names)) + "\n")
+    started = time.monotonic()
+    error = refused(conn, requester, draft, path, TEXT)
+    assert time.monotonic() - started < 2
+    assert "20,001 columns" in str(error) and "at most 1,000" in str(error)
+    assert "QUORUM_IMPORT_MAX_COLUMNS" in str(error)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_column_limit_holds_for_json_lines_and_parquet(conn, requester, draft, tmp_path, fmt):
+    frame = pd.DataFrame({"review": ["x"], **{f"c{i}": ["y"] for i in range(30)}})
+    error = refused(conn, requester, draft, write(tmp_path, frame, fmt), TEXT, max_columns=20)
+    assert "31 columns" in str(error) and "at most 20" in str(error)
+
+
+def test_a_file_over_the_size_limit_is_refused_by_its_size(conn, requester, draft, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("review\n" + "a fine review\n" * 100_000)
+    error = refused(conn, requester, draft, path, TEXT, max_megabytes=1)
+    assert "1.4 MB" in str(error) and "at most 1 MB" in str(error)
+    assert "QUORUM_IMPORT_MAX_MB" in str(error)
+
+
+def test_a_line_over_the_limit_is_refused_with_its_row(conn, requester, draft, tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("id,review\nr1,short\nr2," + "x" * 1_500_000 + "\nr3,short\n")
+    error = refused(conn, requester, draft, path, TEXT, max_line_megabytes=1)
+    assert "row 2 (line 3)" in str(error) and "longer than 1 MB" in str(error)
+    assert "QUORUM_IMPORT_MAX_LINE_MB" in str(error)
+
+
+def test_a_valid_10_mb_field_imports(conn, requester, draft, tmp_path):
+    path = tmp_path / "field.csv"
+    path.write_text('id,review\nr1,"' + "long, quoted text " * 600_000 + '"\nr2,short\n')
+    assert io.import_items(conn, requester, draft.id, path, TEXT, NOW).imported == 2
+    assert conn.execute("SELECT max(length(payload->>'text')) FROM items").fetchone()[0] \
+        == 18 * 600_000
+
+
+def test_an_unterminated_quote_is_refused_naming_its_row(conn, requester, draft, tmp_path):
+    path = tmp_path / "quote.csv"
+    path.write_text('id,review\nr1,fine\nr2,"never closed\nr3,fine\n')
+    error = refused(conn, requester, draft, path, TEXT)
+    assert "row 2 (line 3)" in str(error) and "quote" in str(error) and "closed" in str(error)
+
+
+def test_ragged_rows_say_how_many_fields_they_have(conn, requester, draft, tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("id,review,label\nr1,good,positive\nr2,bad\nr3,ok,neutral\n")
+    error = refused(conn, requester, draft, path, TEXT)
+    assert "row 2 (line 3) has 2 fields; the header has 3" in str(error)
+
+
+def test_a_missing_file_is_called_missing(conn, requester, draft, tmp_path):
+    error = refused(conn, requester, draft, tmp_path / "nowhere.csv", TEXT)
+    assert "does not exist" in str(error) and "nowhere.csv" in str(error)
+
+
+def test_a_json_array_is_refused_with_the_format_json_lines_wants(conn, requester, draft,
+                                                                  tmp_path):
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps([{"id": "a", "review": "x"}, {"id": "b", "review": "y"}]))
+    error = refused(conn, requester, draft, path, TEXT)
+    assert "one JSON object per line" in str(error) and "array" in str(error)
+    assert "'json'" not in str(error)
+
+
+def test_a_json_line_that_is_not_an_object_is_named(conn, requester, draft, tmp_path):
+    path = tmp_path / "items.jsonl"
+    path.write_text('{"review": "x"}\n"just text"\n')
+    error = refused(conn, requester, draft, path, TEXT)
+    assert "line 2" in str(error) and "one JSON object per line" in str(error)
+
+
+def test_every_problem_on_a_row_is_shown(conn, requester, draft, tmp_path):
+    frame = ROWS.copy()
+    frame.loc[1, "review"] = " "
+    frame.loc[1, "label"] = "ecstatic"
+    error = refused(conn, requester, draft, write(tmp_path, frame, "csv"))
+    shown = error.problems["row 2 (line 3)"]
+    assert "field 'text' (column 'review') is empty" in shown and "'ecstatic'" in shown

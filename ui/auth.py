@@ -33,6 +33,15 @@ def _cookie_key() -> str:
     return settings.cookie_key(configured, settings.load().db_path)
 
 
+def require_cookie_key() -> None:
+    """Stop every page with what to set when the configured cookie key is unfit to sign with."""
+    try:
+        _cookie_key()
+    except settings.SettingsError as error:
+        st.error(str(error), icon=":material/key:")
+        st.stop()
+
+
 def restore_from_cookie() -> None:
     """Sign in from a valid, unexpired session cookie naming an existing account."""
     token = st.context.cookies.get(COOKIE_NAME)

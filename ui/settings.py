@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from core import egress
+from core.import_files import ImportLimits
 
 ROOT = Path(__file__).resolve().parent.parent
+MIN_COOKIE_KEY_BYTES = 32  # HS256 wants a key at least as long as its 32-byte digest
+
+
+class SettingsError(ValueError):
+    """A setting the operator must fix before the app can start; the message says how."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,7 @@ class Settings:
     survey_period_days: int
     vendor_price: Decimal
     model_egress: egress.EgressPolicy  # which hosts models live on, which key variables
+    import_limits: ImportLimits
 
 
 def load() -> Settings:
@@ -40,19 +48,45 @@ def load() -> Settings:
         vendor_price=Decimal(env.get("QUORUM_VENDOR_PRICE_PER_ITEM", "4.00")),
         model_egress=egress.parse_policy(env.get("QUORUM_MODEL_HOSTS"),
                                          env.get("QUORUM_MODEL_KEY_VARS")),
+        import_limits=ImportLimits(
+            max_megabytes=float(env.get("QUORUM_IMPORT_MAX_MB", ImportLimits.max_megabytes)),
+            max_columns=int(env.get("QUORUM_IMPORT_MAX_COLUMNS", ImportLimits.max_columns)),
+            max_line_megabytes=float(env.get("QUORUM_IMPORT_MAX_LINE_MB",
+                                             ImportLimits.max_line_megabytes))),
     )
 
 
 def cookie_key(configured: str | None, db_path: Path) -> str:
     """The cookie-signing key: from secrets if configured, else generated once beside the DB."""
     if configured:
+        size = len(configured.encode())
+        if size < MIN_COOKIE_KEY_BYTES:
+            raise SettingsError(
+                f"The cookie_key in .streamlit/secrets.toml is {size} bytes; set it to "
+                f"{MIN_COOKIE_KEY_BYTES} bytes or more (python -c \"import secrets; "
+                "print(secrets.token_urlsafe(48))\" prints one), or remove it to use a key "
+                "generated into data/cookie_key.")
         return configured
     key_file = db_path.parent / "cookie_key"
     if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(48))
-        key_file.chmod(0o600)
+        _create_key_file(key_file)
     return key_file.read_text().strip()
+
+
+def _create_key_file(key_file: Path) -> None:
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole into a file that is owner-only from birth, then linked into place: nobody
+    # can read it in between, and a process starting at the same moment reads all of it or
+    # keeps the key the other one linked first.
+    fd, draft = tempfile.mkstemp(dir=key_file.parent, prefix=".cookie_key-")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        os.link(draft, key_file)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(draft)
 
 
 def now() -> datetime:

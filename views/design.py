@@ -1,8 +1,6 @@
 """Design a campaign: settings, the form spec with a live preview, items, and its lifecycle."""
 
-import tempfile
 from datetime import datetime, time, timedelta
-from pathlib import Path
 
 import streamlit as st
 
@@ -10,6 +8,7 @@ from core import campaigns, catalog, io, lifecycle, models, workflow
 from core.errors import DomainError, Invalid
 from ui import settings, state
 from ui.feedback import field_error, flash, show_error
+from ui.files import private_path
 from ui.models import api_keys
 from ui.pickers import campaign_picker
 from ui.workflow_form import render
@@ -204,12 +203,9 @@ upload = st.file_uploader("Import items from CSV, JSON Lines or Parquet",
                           # a new key after each import empties the uploader
                           key=f"{key}-upload-{st.session_state.get('imports_done', 0)}")
 if upload is not None:
-    folder = Path(tempfile.gettempdir()) / "quorum-uploads"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"{upload.file_id}-{Path(upload.name).name}"
-    path.write_bytes(upload.getvalue())
     try:
-        file_columns = io.columns(conn, path)
+        with private_path(upload.name, upload.getvalue()) as path:
+            file_columns = io.columns(conn, path, limits=settings.load().import_limits)
     except DomainError as problem:
         show_error(problem)
         st.stop()
@@ -230,12 +226,13 @@ if upload is not None:
                             format_func=lambda c: "— none —" if c is None else c)
         if st.form_submit_button("Import", type="primary"):
             try:
-                report = io.import_items(conn, user, campaign.id, path, io.Mapping(
-                    {f: c for f, c in mapping.items() if c}, external, gold), settings.now())
+                with private_path(upload.name, upload.getvalue()) as path:
+                    report = io.import_items(conn, user, campaign.id, path, io.Mapping(
+                        {f: c for f, c in mapping.items() if c}, external, gold), settings.now(),
+                        limits=settings.load().import_limits)
             except DomainError as problem:
                 show_error(problem)
             else:
-                path.unlink(missing_ok=True)
                 st.session_state["imports_done"] = st.session_state.get("imports_done", 0) + 1
                 flash(f"Imported {report.imported:,} items.", ":material/upload:")
                 st.rerun()

@@ -4,15 +4,13 @@ A campaign whose form asks models also shows its model calls: error rate and lat
 and error type over time.
 """
 
-import tempfile
-from pathlib import Path
-
 import streamlit as st
 
 from core import campaigns, io, models, monitor, quality, workflow
 from core.errors import DomainError
 from ui import charts, settings, state
 from ui.feedback import show_error
+from ui.files import private_path
 from ui.format import money, plural
 from ui.model_charts import show_call_analytics
 from ui.models import api_keys
@@ -123,14 +121,13 @@ what = st.radio("Data", ["answers", "items", "revolt"] if campaign.kind == "revo
 fmt = st.radio("Format", io.EXPORT_FORMATS, horizontal=True,
                format_func={"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}.get)
 if st.button("Prepare download", icon=":material/download:"):
-    path = Path(tempfile.mkdtemp(prefix="quorum-export-")) / f"campaign-{campaign_id}-{what}.{fmt}"
-    try:
-        rows = io.export(conn, user, what, campaign_id, path, fmt)
-    except DomainError as error:
-        show_error(error)
-    else:
-        noun = {"answers": "answer", "items": "item", "revolt": "team result row"}[what]
-        st.download_button(f"Download {plural(rows, noun)} ({fmt})",
-                           path.read_bytes(),
-                           file_name=path.name, type="primary", icon=":material/download:")
-        path.unlink()
+    with private_path(f"campaign-{campaign_id}-{what}.{fmt}") as path:
+        try:
+            rows = io.export(conn, user, what, campaign_id, path, fmt)
+        except DomainError as error:
+            show_error(error)
+        else:
+            noun = {"answers": "answer", "items": "item", "revolt": "team result row"}[what]
+            st.download_button(f"Download {plural(rows, noun)} ({fmt})",
+                               path.read_bytes(),
+                               file_name=path.name, type="primary", icon=":material/download:")

@@ -21,12 +21,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+import duckdb
 import pandas as pd
 
-from core.db.base import Connection, Cursor, DatabaseUnavailable
+from core.db.base import Connection, Cursor, DatabaseBusy, DatabaseUnavailable
 
-__all__ = ["Connection", "Cursor", "DatabaseUnavailable", "connect", "migrate", "migrations",
-           "reading", "writing", "frame_table", "is_postgres_url"]
+__all__ = ["Connection", "Cursor", "DatabaseBusy", "DatabaseUnavailable", "connect",
+           "copy_to_file", "frame_table", "is_postgres_url", "migrate", "migrations", "reading",
+           "scratch", "writing"]
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 T = TypeVar("T")
@@ -124,6 +126,31 @@ def writing(conn: Connection, work: Callable[[Cursor], T], *,
                 raise
             time.sleep(0.002 * (attempt + 1) * (1 + attempt % 3))
     raise AssertionError("unreachable")
+
+
+@contextmanager
+def scratch() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB for reading and writing files, whichever engine holds the data.
+
+    Imports parse their file here and hand the database Arrow; exports write Parquet, CSV and
+    JSON Lines from here.
+    """
+    files = duckdb.connect()
+    try:
+        yield files
+    finally:
+        files.close()
+
+
+def copy_to_file(conn: Connection, query: str, params: dict, path: Path, options: str,
+                 rewrite: Callable[[list[tuple[str, str]], str], str] | None = None) -> int:
+    """Write what `query` returns to `path` with DuckDB's COPY (`options` such as
+    `FORMAT parquet`) and return the number of rows.
+
+    `rewrite(columns, query)` may wrap the query before it is written, given the result's
+    columns as (name, DuckDB type name).
+    """
+    return conn.copy_to_file(query, params, path, options, rewrite)
 
 
 @contextmanager

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from core.errors import DomainError
+from core.errors import Conflict, DomainError
 
 Params = Sequence[Any] | dict[str, Any] | None
+Rewrite = Callable[[list[tuple[str, str]], str], str]
 
 
 class DatabaseUnavailable(DomainError):
-    """The database cannot be opened or reached; the message says what to do."""
+    """The database server cannot be reached; the message says what to check."""
+
+
+class DatabaseBusy(Conflict):
+    """Another process holds the database file (DuckDB allows one process per file)."""
 
 
 class Cursor:
@@ -92,8 +99,23 @@ class Connection:
         """Run one statement on its own (committed at once) and keep its result: for scripts."""
         raise NotImplementedError
 
+    def copy_to_file(self, query: str, params: dict, path: Path, options: str,
+                     rewrite: Rewrite | None) -> int:
+        """See `core.db.copy_to_file`."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
+
+
+def copy_with_duckdb(raw: duckdb.DuckDBPyConnection, query: str, params: dict, path: Path,
+                     options: str, rewrite: Rewrite | None) -> int:
+    """COPY a DuckDB query (over the database, or over Arrow fetched from another) to a file."""
+    if rewrite is not None:
+        described = raw.execute(f"SELECT * FROM ({query}) AS q LIMIT 0", params).description
+        query = rewrite([(d[0], str(d[1])) for d in described], query)
+    return raw.execute(f"COPY ({query}) TO $path ({options})",
+                       {**params, "path": str(path)}).fetchone()[0]
 
 
 class Result:

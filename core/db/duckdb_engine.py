@@ -6,6 +6,8 @@ DuckDB has no SELECT … FOR UPDATE; serializing this process's writers avoids w
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from core.db.base import Connection, Cursor, Params, Result
+from core.db.base import Connection, Cursor, DatabaseBusy, Params, Result, Rewrite, copy_with_duckdb
 
 # One lock per process, shared by every DuckDB connection in it (tests open several).
 _write_lock = threading.RLock()
@@ -69,10 +71,19 @@ class DuckDBConnection(Connection):
     retryable_errors = (duckdb.TransactionException,)
 
     def __init__(self, path: Path):
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._raw = duckdb.connect(str(path))
+        if str(path) != ":memory:":
+            _keep_files_private(path)
+        try:
+            self._raw = duckdb.connect(str(path))
+        except duckdb.IOException as error:
+            if "Could not set lock on file" not in str(error):
+                raise
+            raise DatabaseBusy(_busy_message(path, str(error))) from None
+        if str(path) != ":memory:":
+            for file in (path, path.with_name(path.name + ".wal")):
+                if file.exists():
+                    file.chmod(0o600)  # a file made before this rule, or by another tool
 
     def cursor(self) -> DuckDBCursor:
         return DuckDBCursor(self._raw.cursor())
@@ -102,8 +113,32 @@ class DuckDBConnection(Connection):
         finally:
             cur.close()
 
+    def copy_to_file(self, query: str, params: dict, path: Path, options: str,
+                     rewrite: Rewrite | None) -> int:
+        raw = self._raw.cursor()
+        try:
+            return copy_with_duckdb(raw, query, params, path, options, rewrite)
+        finally:
+            raw.close()
+
     def close(self) -> None:
         self._raw.close()
+
+
+def _keep_files_private(path: Path) -> None:
+    # DuckDB creates the file, and re-creates its .wal on the first write after every
+    # checkpoint, with the process umask: only a umask keeps them owner-only from their first
+    # byte, so this process drops group and other permissions for good.
+    os.umask(os.umask(0o077) | 0o077)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _busy_message(path: Path, error: str) -> str:
+    pid = re.search(r"PID (\d+)", error)
+    holder = f"another process (PID {pid[1]})" if pid else "another process"
+    return (f"The database {path} is in use by {holder}, most likely the running app: stop the "
+            "app first, or do this from its pages (Design imports items, Monitor exports), or "
+            "run Quorum on PostgreSQL (QUORUM_DATABASE_URL), where both can work at once.")
 
 
 def _rollback(cur: DuckDBCursor) -> None:

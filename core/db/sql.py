@@ -70,3 +70,24 @@ def to_postgres(sql: str, placeholders: bool = True) -> str:
             out.append(text)
     out.append(sql[position:])
     return "".join(out)
+
+
+def numbered(sql: str, params: dict) -> tuple[str, list]:
+    """The PostgreSQL spelling with `$name` as `$1, $2 …` (for ADBC), and the values in order."""
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        name = match.group()[1:]
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    out: list[str] = []
+    position = 0
+    spelled = to_postgres(sql, placeholders=False)
+    for match in _TOKENS.finditer(spelled):
+        out.append(spelled[position:match.start()])
+        position = match.end()
+        out.append(number(match) if match.lastgroup == "named" else match.group())
+    out.append(spelled[position:])
+    return "".join(out), [params[n] for n in names]
