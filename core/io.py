@@ -111,10 +111,10 @@ def _item_rows(files, mapped: pa.Table, mapping: Mapping, gold_question: dict | 
     external_id = "external_id" if mapping.external_id else "NULL::VARCHAR"
     files.register("import_rows", mapped)
     try:
-        return files.execute(
+        return files.sql(
             f"SELECT row_no, {payload}::VARCHAR AS payload, {gold}::VARCHAR AS gold, "
             f"{external_id} AS external_id FROM import_rows ORDER BY row_no",
-            [*keys, *([gold_question["id"]] if gold_question else [])]).to_arrow_table()
+            params=[*keys, *([gold_question["id"]] if gold_question else [])]).to_arrow_table()
     finally:
         files.unregister("import_rows")
 
