@@ -11,9 +11,18 @@ from core.errors import DomainError
 from ui import settings
 
 
+DB_HELP = ("a DuckDB file or a postgresql:// URL "
+           "(default: $QUORUM_DATABASE_URL, else $QUORUM_DB or data/)")
+
+
 def reset(args: argparse.Namespace) -> int:
     """Delete the database so the next start creates it anew (with the demo unless empty)."""
-    path = Path(args.db or settings.load().db_path)
+    s = settings.load()
+    if s.database_url and not args.db:
+        print("error: Quorum runs on PostgreSQL here (QUORUM_DATABASE_URL); reset deletes a "
+              "DuckDB file. Drop and create the PostgreSQL database instead.", file=sys.stderr)
+        return 2
+    path = Path(args.db or s.db_path)
     removed = [p for p in (path, path.with_name(path.name + ".wal")) if p.exists()]
     if not args.yes:
         answer = input(f"Delete {path} and everything in it? [y/N] ")
@@ -30,7 +39,7 @@ def reset(args: argparse.Namespace) -> int:
 
 def _open(args: argparse.Namespace):
     s = settings.load()
-    conn = db.connect(args.db or s.db_path)
+    conn = db.connect(args.db or settings.database(s))
     return conn, users.get_user(conn, args.user)
 
 
@@ -57,7 +66,7 @@ def export(args: argparse.Namespace) -> int:
 
 def recompute_quality(args: argparse.Namespace) -> int:
     """Recompute labels, agreement and expert quality for one campaign or all of them."""
-    conn = db.connect(args.db or settings.load().db_path)
+    conn = db.connect(args.db or settings.database(settings.load()))
     ids = [args.campaign] if args.campaign else [
         r[0] for r in conn.execute("SELECT id FROM campaigns ORDER BY id").fetchall()]
     for campaign_id in ids:
@@ -71,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python cli.py", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     reset_cmd = commands.add_parser("reset", help="delete the database (demo reloads on start)")
-    reset_cmd.add_argument("--db", help="database path (default: $QUORUM_DB or data/)")
+    reset_cmd.add_argument("--db", help="DuckDB file (default: $QUORUM_DB or data/)")
     reset_cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset_cmd.set_defaults(run=reset)
 
@@ -94,12 +103,12 @@ def main(argv: list[str] | None = None) -> int:
                              help="file format (default: from the file name)")
         command.add_argument("--user", required=True,
                              help="act as this account (the campaign's owner or an admin)")
-        command.add_argument("--db", help="database path (default: $QUORUM_DB or data/)")
+        command.add_argument("--db", help=DB_HELP)
     exp.set_defaults(run=export)
 
     qual = commands.add_parser("quality", help="recompute labels, agreement and quality scores")
     qual.add_argument("--campaign", type=int, help="one campaign (default: all)")
-    qual.add_argument("--db", help="database path (default: $QUORUM_DB or data/)")
+    qual.add_argument("--db", help=DB_HELP)
     qual.set_defaults(run=recompute_quality)
 
     args = parser.parse_args(argv)

@@ -24,7 +24,8 @@ def ensure(conn: Connection, now: datetime, *, demo: bool,
             cur.execute("INSERT INTO settings VALUES ('initialized_at', ?)", [now.isoformat()])
         return first is None
 
-    if writing(conn, initialize) and demo:
+    # Replicas starting together take turns: one of them sets up the workspace.
+    if writing(conn, initialize, one_at_a_time=("workspace", 0)) and demo:
         load_demo(conn, now, rounds=rounds)
 
 

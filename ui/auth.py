@@ -30,7 +30,8 @@ def _cookie_key() -> str:
         configured = st.secrets.get("cookie_key")
     except FileNotFoundError:
         configured = None
-    return settings.cookie_key(configured, settings.load().db_path)
+    s = settings.load()
+    return settings.cookie_key(configured or s.cookie_key, s.db_path)
 
 
 def require_cookie_key() -> None:

@@ -24,6 +24,8 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
+    database_url: str | None  # PostgreSQL; when set, db_path is not used
+    cookie_key: str | None    # shared by every replica; else secrets.toml or data/cookie_key
     demo: bool
     allowed_email_domains: tuple[str, ...]
     bcrypt_rounds: int
@@ -39,6 +41,8 @@ def load() -> Settings:
     env = os.environ
     return Settings(
         db_path=Path(env.get("QUORUM_DB", ROOT / "data" / "quorum.duckdb")),
+        database_url=env.get("QUORUM_DATABASE_URL") or None,
+        cookie_key=env.get("QUORUM_COOKIE_KEY") or None,
         demo=env.get("QUORUM_EMPTY", "").lower() not in ("1", "true", "yes"),
         allowed_email_domains=tuple(
             d.strip() for d in env.get("QUORUM_ALLOWED_EMAIL_DOMAINS", "").split(",") if d.strip()),
@@ -56,13 +60,19 @@ def load() -> Settings:
     )
 
 
+def database(s: Settings) -> str:
+    """Where the data lives: the PostgreSQL URL if one is set, else the DuckDB file."""
+    return s.database_url or str(s.db_path)
+
+
 def cookie_key(configured: str | None, db_path: Path) -> str:
     """The cookie-signing key: from secrets if configured, else generated once beside the DB."""
     if configured:
         size = len(configured.encode())
         if size < MIN_COOKIE_KEY_BYTES:
             raise SettingsError(
-                f"The cookie_key in .streamlit/secrets.toml is {size} bytes; set it to "
+                f"The cookie key (cookie_key in .streamlit/secrets.toml, or QUORUM_COOKIE_KEY) "
+                f"is {size} bytes; set it to "
                 f"{MIN_COOKIE_KEY_BYTES} bytes or more (python -c \"import secrets; "
                 "print(secrets.token_urlsafe(48))\" prints one), or remove it to use a key "
                 "generated into data/cookie_key.")

@@ -11,8 +11,8 @@ from ui import settings
 
 
 @st.cache_resource(show_spinner=False)
-def _connect(path: str, demo: bool, rounds: int) -> Connection:
-    conn = db.connect(path)
+def _connect(target: str, demo: bool, rounds: int) -> Connection:
+    conn = db.connect(target)
     workspace.ensure(conn, settings.now(), demo=demo, rounds=rounds)
     return conn
 
@@ -20,7 +20,7 @@ def _connect(path: str, demo: bool, rounds: int) -> Connection:
 def connection() -> Connection:
     """The one connection of this process (pages take a cursor per call through core)."""
     s = settings.load()
-    return _connect(str(s.db_path), s.demo, s.bcrypt_rounds)
+    return _connect(settings.database(s), s.demo, s.bcrypt_rounds)
 
 
 def current_user() -> users.User | None:
