@@ -96,7 +96,7 @@ def _list(node: SyntaxTreeNode) -> str:
     items = []
     for number, item in enumerate(node.children, start or 0):
         marker = f"{number}. " if start is not None else "- "
-        body = _blocks(item.children, tight) or ""
+        body = _blocks(item.children, tight)
         items.append(_prefix(body, marker, " " * len(marker)) if body else marker.rstrip())
     return ("\n" if tight else "\n\n").join(items)
 
