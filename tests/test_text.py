@@ -172,3 +172,17 @@ def _html(markdown: str) -> str:
 def _outside_code(markdown: str) -> str:
     """The Markdown less its code spans and link targets, where no directive is parsed."""
     return re.sub(r"`[^`]*`|\]\(<[^>]*>\)", "", markdown)
+
+
+@pytest.mark.parametrize("text", [
+    "How good is response A?", "Which response is better?", "Ada Nakamura (she/her), 10:30",
+    "snake_case_name costs 5 + 3 = 8 points; a < b, R&D, 100%", "e-mail: ada@example.com"])
+def test_literal_leaves_ordinary_text_alone(text):
+    """Streamlit uses a label, unrendered, as the widget's accessible name: no stray escapes."""
+    assert literal(text) == text
+
+
+def test_literal_keeps_web_addresses_free_of_escapes():
+    markdown = literal("see https://example.com/a_b~c?q=1&r=2 or www.example.org/~me")
+    assert shown(markdown) == "see https://example.com/a_b~c?q=1&r=2 or www.example.org/~me"
+    assert "https\\://" in markdown and "www\\." in markdown  # no autolink starts in the source

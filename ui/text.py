@@ -11,11 +11,13 @@ into an arrow. So every piece of text a user, an item or a model wrote goes thro
 - `safe_markdown(text)`: Markdown kept (emphasis, lists, tables, code, links), but images are
   shown as their alt text, raw HTML as text and directives, icons and shortcodes as typed.
 
-Both escape every ASCII punctuation character with a backslash (CommonMark shows `\\.` as `.`, so
-no backslash is visible) and put an invisible word joiner (U+2060) where Streamlit matches
-patterns on the text after parsing, where a backslash does not help: `:name:` shortcodes and the
-typographic arrows. Escaping `:` also keeps `:material/` from being rewritten, since Streamlit
-looks for that string in the raw source.
+Markup is neutralised with backslash escapes (CommonMark shows `\\*` as `*`, so no backslash is
+visible) and, where Streamlit matches patterns on the text after parsing or on the raw source so
+that an escape does not help (`:name:` shortcodes, `:material/`, the typographic arrows), with an
+invisible word joiner (U+2060). `literal` escapes only the characters that could start markup
+where they stand, because Streamlit also uses a widget's label, unrendered, as its accessible
+name: "How good is response A?" stays as it is. `safe_markdown` escapes every punctuation mark
+in the text it writes out, which is invisible there.
 """
 
 from __future__ import annotations
@@ -27,7 +29,15 @@ from markdown_it.tree import SyntaxTreeNode
 
 JOINER = "\u2060"  # WORD JOINER: invisible and unbreakable, and no \w for Streamlit's patterns
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-_SHORTCODE = re.compile(r":(?=[\w+-]+:)")  # emoji, :streamlit: (and :material_x: once escaped)
+_SHORTCODE = re.compile(r":(?=[\w+-]+:|material/)")  # emoji, :streamlit:, material icons
+_MARKUP = re.compile(
+    r"\\(?=[!-/:-@\[-`{-~]|$)"              # a backslash that would escape or break the line
+    r"|[`*~|$\[]"                            # code, emphasis, strikethrough, tables, math, links
+    r"|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])"   # underscore emphasis (never inside a word)
+    r"|<(?=[A-Za-z/!?])|&(?=#?\w+;)"         # HTML, autolinks, character references
+    r"|:(?=[A-Za-z/])|(?<=[Ww]{3})\."        # directives; http:// and www. (see _escape_line)
+)
+_LINE_START = re.compile(r"^(\u00a0*|\u00a0*\d{1,9}(?=[.)]))([-+=#>.)])")  # lists, headings…
 _ARROW = re.compile(r"(?<!\S)([-<>~])(?=(?:->|-|=|>)(?!\S))")  # <-> -> <- -- >= <= ~=
 _LEADING_SPACE = re.compile(r"^[ \t]+", re.MULTILINE)
 _NESTING = 20
@@ -40,7 +50,7 @@ def literal(text: object) -> str:
     """Markdown that shows `text` exactly as typed: line breaks and indentation kept."""
     value = str(text).replace("\r\n", "\n").replace("\r", "\n")
     value = _LEADING_SPACE.sub(lambda m: "\u00a0" * len(m.group().expandtabs(4)), value)
-    return "  \n".join(_escape(line) for line in value.split("\n"))
+    return "  \n".join(_escape_line(line) for line in value.split("\n"))
 
 
 def quoted(text: object) -> str:
@@ -61,10 +71,25 @@ def _deepest(tokens: list) -> int:
     return max((max(t.level, _deepest(t.children or [])) for t in tokens), default=0)
 
 
+def _escape_line(line: str) -> str:
+    """One line with only what could start markup escaped.
+
+    A web address stays unescaped inside: Streamlit's renderer would show an escape within an
+    autolinked address as a backslash, so its start (`:` of `http://`, `.` of `www.`) is escaped
+    instead, and the renderer links the plain text afterwards.
+    """
+    line = _MARKUP.sub(lambda m: "\\" + m.group(), _joined(line))
+    return _LINE_START.sub(r"\1\\\2", line)
+
+
 def _escape(text: str) -> str:
-    """One line of text with every character Streamlit could read as markup neutralised."""
-    text = _ARROW.sub(lambda m: m.group(1) + JOINER, _SHORTCODE.sub(":" + JOINER, text))
-    return _PUNCTUATION.sub(r"\\\1", text)
+    """Text with every punctuation mark escaped (for `safe_markdown`, where none is seen)."""
+    return _PUNCTUATION.sub(r"\\\1", _joined(text))
+
+
+def _joined(text: str) -> str:
+    """Word joiners where Streamlit matches shortcodes, icons and arrows in the text."""
+    return _ARROW.sub(lambda m: m.group(1) + JOINER, _SHORTCODE.sub(":" + JOINER, text))
 
 
 def _blocks(nodes: list[SyntaxTreeNode], tight: bool = False) -> str:
