@@ -14,6 +14,7 @@ from ui import model_step, settings, state, survey_prompt
 from ui.feedback import flash, show_error
 from ui.format import money, time_left
 from ui.models import api_keys
+from ui.text import literal, safe_markdown
 from ui.workflow_form import render
 
 conn = state.connection()
@@ -75,37 +76,38 @@ try:
 except DomainError as error:
     confirmation()
     if notice:
-        st.error(notice, icon=":material/block:")
+        st.error(literal(notice), icon=":material/block:")
     show_error(error)
     st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
     st.stop()
 
 here, overall = responses.counts(conn, user.id, campaign_id)
 head, count_here, count_all = st.columns([6, 1, 1], vertical_alignment="bottom")
-head.title(campaign.title)
+head.title(literal(campaign.title))
 count_here.metric("Your answers here", here)
 count_all.metric("All your answers", overall)
 confirmation()
 if st.session_state.get("receipt"):
     survey_prompt.offer(user)
 if notice:
-    st.error(notice, icon=":material/block:")
+    st.error(literal(notice), icon=":material/block:")
 with st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
-    st.markdown(campaign.guidelines or "_This campaign has no guidelines._")
+    st.markdown(safe_markdown(campaign.guidelines) if campaign.guidelines
+                else "_This campaign has no guidelines._")
 
 if claim is None:
-    st.warning(unavailable, icon=":material/cloud_off:")
+    st.warning(literal(unavailable), icon=":material/cloud_off:")
     st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
     st.stop()
 
 assignment = claim.assignment
 if assignment is None:
-    st.info(claim.reason)
+    st.info(literal(claim.reason))
     st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
     st.stop()
 
 why = st.session_state.pop("claim_reason", None) or assignment.reason
-st.caption(f"{why} Reserved for you for {time_left(assignment.expires_at, now)[:-5]}; "
+st.caption(f"{literal(why)} Reserved for you for {time_left(assignment.expires_at, now)[:-5]}; "
            f"about {campaign.minutes_per_item:g} min · {money(campaign.pay_per_item)}.")
 
 errors_key = f"errors-{assignment.item_id}"
