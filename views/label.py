@@ -21,7 +21,10 @@ conn = state.connection()
 user = state.require_user()
 now = settings.now()
 keys = api_keys(conn)
-notice = st.session_state.pop("label_notice", None)
+# The item whose form is on screen, and the item whose answer is being handled (submitted,
+# refused or incomplete): that item stays on screen instead of a new claim until it is saved,
+# skipped or left with "Next item", so a reservation that ran out never swaps the form.
+SHOWN, ANSWERING, REFUSAL = "label_shown", "label_answering", "label_refusal"
 
 
 def confirmation() -> None:
@@ -37,6 +40,23 @@ def confirmation() -> None:
         if close.button("Dismiss", key="dismiss"):
             del st.session_state["receipt"]
             st.rerun()
+
+
+def answering(campaign_id: int) -> assign.Assignment | None:
+    """The shown item if its answer is being handled now; it comes before any new claim."""
+    shown: assign.Assignment | None = st.session_state.get(SHOWN)
+    if shown is None or shown.campaign_id != campaign_id or "claim_reason" in st.session_state:
+        return None  # nothing shown here yet, or new work was just asked for on the home page
+    if (st.session_state.get(f"submit-{shown.item_id}")
+            or st.session_state.get(ANSWERING) == shown.item_id):
+        return shown
+    return None
+
+
+def leave_item() -> None:
+    """Let go of the shown item: the next run claims afresh."""
+    for key in (SHOWN, ANSWERING, REFUSAL):
+        st.session_state.pop(key, None)
 
 
 def choose_campaign() -> None:
@@ -69,14 +89,16 @@ campaign_id = int(raw_id)
 try:
     campaign = campaigns.get(conn, campaign_id)
     unavailable = models.unavailable_reason(conn, campaign_id, keys)
-    if unavailable:  # hand back what another page reserved here; nothing new is reserved
+    pending = answering(campaign_id)
+    if unavailable and pending is None:  # hand back what another page reserved here
         models.release_held(conn, user, campaign_id)
-    claim = None if unavailable else assign.claim_next(conn, user, campaign_id, now,
-                                                       random.Random())
+    if pending is not None:
+        claim = assign.Claim(pending, "answering")
+    else:
+        claim = None if unavailable else assign.claim_next(conn, user, campaign_id, now,
+                                                           random.Random())
 except DomainError as error:
     confirmation()
-    if notice:
-        st.error(literal(notice), icon=":material/block:")
     show_error(error)
     st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
     st.stop()
@@ -89,8 +111,6 @@ count_all.metric("All your answers", overall)
 confirmation()
 if st.session_state.get("receipt"):
     survey_prompt.offer(user)
-if notice:
-    st.error(literal(notice), icon=":material/block:")
 with st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
     st.markdown(safe_markdown(campaign.guidelines) if campaign.guidelines
                 else "_This campaign has no guidelines._")
@@ -106,9 +126,18 @@ if assignment is None:
     st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
     st.stop()
 
+st.session_state[SHOWN] = assignment
 why = st.session_state.pop("claim_reason", None) or assignment.reason
-st.caption(f"{literal(why)} Reserved for you for {time_left(assignment.expires_at, now)[:-5]}; "
-           f"about {campaign.minutes_per_item:g} min · {money(campaign.pay_per_item)}.")
+if st.session_state.get(ANSWERING) == assignment.item_id and st.session_state.get(REFUSAL):
+    st.error(f"{literal(st.session_state[REFUSAL])} What you wrote is still below, to copy "
+             "if you wish.", icon=":material/block:")
+    st.button("Next item", type="primary", icon=":material/skip_next:", on_click=leave_item)
+else:
+    held = (f"Reserved for you for {time_left(assignment.expires_at, now)[:-5]}"
+            if assignment.expires_at > now else
+            "Your reservation ran out; an answer still counts while the item has room")
+    st.caption(f"{literal(why)} {held}; "
+               f"about {campaign.minutes_per_item:g} min · {money(campaign.pay_per_item)}.")
 
 errors_key = f"errors-{assignment.item_id}"
 if model_step.take_skip_request(assignment.item_id):
@@ -118,6 +147,7 @@ if model_step.take_skip_request(assignment.item_id):
         show_error(refusal)
     else:
         st.session_state.pop(errors_key, None)
+        leave_item()
         flash("Item given back at no cost to you; the models' failure is recorded.",
               ":material/skip_next:")
         st.rerun()
@@ -129,11 +159,13 @@ with st.form(f"item-{assignment.item_id}", border=True):
                     model_step=model_step.ModelStep(conn, user, assignment.item_id, keys)
                     if asks_models else None)
     submit_col, skip_col, _ = st.columns([1, 1, 5])
-    submitted = submit_col.form_submit_button("Submit", type="primary", width="stretch")
+    submitted = submit_col.form_submit_button("Submit", type="primary", width="stretch",
+                                              key=f"submit-{assignment.item_id}")
     skipped = skip_col.form_submit_button("Skip", width="stretch",
                                           help="Give this item back and move on.")
 
 if submitted:
+    st.session_state[ANSWERING] = assignment.item_id
     try:
         receipt = responses.submit(conn, user, assignment.item_id, answer,
                                    assignment.spec_version, settings.now())
@@ -141,16 +173,18 @@ if submitted:
         st.session_state[errors_key] = problem.problems
         st.rerun()
     except Conflict as refusal:
-        st.session_state["label_notice"] = str(refusal)
+        st.session_state[REFUSAL] = str(refusal)
         st.rerun()
     except DomainError as error:
         show_error(error)
         st.stop()
     st.session_state.pop(errors_key, None)
+    leave_item()
     st.session_state["receipt"] = receipt
     st.rerun()
 if skipped:
     assign.skip(conn, user, assignment.item_id, settings.now())
     st.session_state.pop(errors_key, None)
+    leave_item()
     flash("Item skipped; it goes back to the pool for other experts.", ":material/skip_next:")
     st.rerun()
