@@ -4,6 +4,7 @@ import streamlit as st
 
 from ui import auth, state
 from ui.feedback import show_flashes
+from ui.text import literal
 
 st.set_page_config(page_title="Quorum", page_icon=":material/groups:", layout="wide")
 
@@ -36,7 +37,8 @@ if user is None:
 if user is not None:
     auth.keep_cookie(user.username)
     with st.sidebar:
-        st.markdown(f"**{user.name}**  \n{user.username} · {', '.join(user.roles)}")
+        st.markdown(f"**{literal(user.name)}**  \n{literal(user.username)} · "
+                    f"{', '.join(user.roles)}")
         st.button("Log out", key="logout_button", on_click=auth.log_out)
 
 if user is None:

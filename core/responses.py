@@ -64,11 +64,16 @@ def _submit(cur, user, item_id, answer, spec_version, now):
     if cur.execute("SELECT 1 FROM responses WHERE user_id = ? "
                    "HAVING count(*) FILTER (WHERE item_id = ?) > 0", [user.id, item_id]).fetchone():
         raise Conflict("You already answered this item; your first answer is the one kept.")
-    lease = cur.execute("SELECT leased_at, expires_at FROM leases "
-                        "WHERE item_id = ? AND user_id = ?", [item_id, user.id]).fetchone()
-    if (lease is None or lease[1] <= now) and not (is_gold and campaign.gold_rate > 0):
-        _check_slot_still_free(cur, campaign, item_id, answered, user, now)
-    started_at = lease[0] if lease else now
+    leased_at, others = cur.execute(
+        "SELECT max(leased_at) FILTER (WHERE user_id = $u), "
+        "count(*) FILTER (WHERE user_id <> $u AND expires_at > $now) FROM leases "
+        "WHERE item_id = $i", {"u": user.id, "i": item_id, "now": now}).fetchone()
+    # Checked on every submit, live lease or not: `now` was read before the write lock, so a
+    # lease that looks live here may already have been counted as free by a later claim.
+    if not (is_gold and campaign.gold_rate > 0):
+        _check_room(campaign, answered + others)
+    _check_cap(cur, campaign, user)
+    started_at = leased_at or now
     seconds = (now - started_at).total_seconds()
     response_id = cur.execute(
         "INSERT INTO responses (item_id, campaign_id, user_id, spec_version, answer, started_at,"
@@ -87,15 +92,17 @@ def _submit(cur, user, item_id, answer, spec_version, now):
     return response_id, campaign_id, campaign.pay_per_item
 
 
-def _check_slot_still_free(cur, campaign, item_id, answered, user, now) -> None:
-    """Accept an answer whose reservation ran out only if the item still has room for it."""
-    others = cur.execute("SELECT count(*) FROM leases WHERE item_id = ? AND user_id <> ? "
-                         "AND expires_at > ?", [item_id, user.id, now]).fetchone()[0]
-    if answered + others >= campaign.overlap:
+def _check_room(campaign: campaigns.Campaign, taken: int) -> None:
+    """Refuse an answer once stored answers and others' live reservations fill the item."""
+    if taken >= campaign.overlap:
         raise Conflict(
             f"Your reservation of this item ran out after {campaign.lease_minutes} minutes and "
-            "other experts have taken its remaining places, so this answer cannot be counted. "
-            "The next item is ready for you.")
+            "other experts have taken its remaining places, so this answer cannot be counted "
+            "and was not saved.")
+
+
+def _check_cap(cur: duckdb.DuckDBPyConnection, campaign: campaigns.Campaign, user: User) -> None:
+    """Refuse an answer beyond the campaign's cap on answers per expert."""
     if campaign.per_expert_cap is not None:
         done = answered_in(cur, user.id, campaign.id)
         if done >= campaign.per_expert_cap:

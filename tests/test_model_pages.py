@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core import db, users, workspace
 from tests.fake_openai import Delay, Drop, FakeOpenAI, HttpError, Malformed, Reply
 from tests.mitl import RANK, item_prompt_form, legacy_model, model_campaign, register
+from tests.rendered import shown
 from tests.test_pages import texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ def test_an_expert_asks_two_models_one_times_out_retries_rates_and_submits(site,
     at.button(key=f"{key}:models:ask").click().run()
     assert not at.exception
     assert "alpha answers: Why is the sky blue?" in texts(at)
-    assert "Timed out: no answer within 1 second." in [w.value for w in at.warning]
+    assert "Timed out: no answer within 1 second." in [shown(w.value) for w in at.warning]
     assert "Response B did not come, so this question is skipped." in texts(at)
     at.radio(key=f"{key}:rate_a").set_value(4)
     at.text_area(key=f"{key}:rewrite").input("Rayleigh scattering favours short wavelengths.")
@@ -132,7 +133,7 @@ def test_when_every_model_fails_the_expert_retries_or_skips_for_free(site, fake)
     at.text_area(key=f"{key}:models:prompt").input("Explain tides.")
     at.button(key=f"{key}:models:ask").click().run()
     assert any("None of the models answered" in e.value for e in at.error)
-    assert [w.value for w in at.warning] == [
+    assert [shown(w.value) for w in at.warning] == [
         "The model's server sent a reply Quorum could not read (HTTP 200 · malformed).",
         "The model's server could not be reached, or it dropped the connection."]
     button(at, "Submit").click().run()  # refused, plainly, under the responses
@@ -140,7 +141,7 @@ def test_when_every_model_fails_the_expert_retries_or_skips_for_free(site, fake)
     assert at.text_area(key=f"{key}:models:prompt").value == "Explain tides."
     button(at, "Retry all").click().run()
     assert any("None of the models answered" in e.value for e in at.error)
-    assert [w.value for w in at.warning] == [
+    assert [shown(w.value) for w in at.warning] == [
         "The model's server failed (HTTP 500 · server_error).",
         "The model's server is busy: too many requests (HTTP 429 · rate_limited)."]
     button(at, "Skip this item, no penalty").click().run()
@@ -167,7 +168,8 @@ def test_an_item_prompt_is_asked_at_once_alike_responses_are_pointed_out_and_ran
     item = site.rows("SELECT item_id FROM leases")[0][0]
     key = f"item-{item}"
     assert "Question number 0?" in texts(at)  # the item's prompt, asked without a click
-    assert "The model's server failed (HTTP 500 · server_error)." in [w.value for w in at.warning]
+    assert "The model's server failed (HTTP 500 · server_error)." in [
+        shown(w.value) for w in at.warning]
     assert any("Responses A and B are nearly the same (100% alike)" in i.value for i in at.info)
     assert at.multiselect(key=f"{key}:order").options == ["Response A", "Response B"]
     at.run()  # a rerun reads the responses back instead of asking again
@@ -219,7 +221,7 @@ def test_the_requester_registers_tests_and_sees_a_model_in_analytics(site, fake)
     at.text_input[0].input("Alpha Model")
     at.text_input[1].input("localhost")
     button(at, "Register model").click().run()
-    errors = "\n".join(e.value for e in at.error)
+    errors = "\n".join(shown(e.value) for e in at.error)
     assert "lowercase letters" in errors and "http:// or https://" in errors
     at.text_input[0].input("alpha")
     at.text_input[1].input(fake.base_url)
@@ -230,10 +232,11 @@ def test_the_requester_registers_tests_and_sees_a_model_in_analytics(site, fake)
     assert at.selectbox(key="model_pick").value == "alpha"
     assert at.dataframe[0].value["key"].tolist() == ["set"]
     button(at, "Test connection").click().run()
-    assert at.success and at.success[0].value.startswith("Connected: “alpha” answered in")
+    assert at.success and shown(at.success[0].value).startswith(
+        "Connected: “alpha” answered in")
     fake.plan("alpha", HttpError(401))
     button(at, "Test connection").click().run()
-    assert "refused Quorum's API key (HTTP 401 · auth)" in at.error[0].value
+    assert "refused Quorum's API key (HTTP 401 · auth)" in shown(at.error[0].value)
     # calls made by experts show up in the analytics
     register(site.connection, site.rita, fake.base_url, real_now(), "beta")
     campaign = model_campaign(site.connection, site.rita, real_now())
@@ -255,10 +258,10 @@ def test_the_design_preview_shows_the_model_step_and_which_models_are_missing(si
     at = site.app("rita", "views/design.py")
     at.selectbox(key="template").set_value("Compare model responses (expert prompts)").run()
     assert not at.exception
-    assert "Registered models: `model-a`" in texts(at)
-    assert any("“model-b” is not in the model registry" in w.value for w in at.warning)
+    assert "Registered models: model-a (see the Models page)." in texts(at)
+    assert any("“model-b” is not in the model registry" in shown(w.value) for w in at.warning)
     assert "From the model “model-a”; experts see only the letter." in texts(at)
-    preview = [r.label for r in at.radio]
+    preview = [shown(r.label) for r in at.radio]
     assert {"How good is response A?", "How good is response B?",
             "Which response is better?"} <= set(preview)
     assert not fake.requests  # a preview asks no model

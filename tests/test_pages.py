@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.rendered import shown
+
 REQUESTER_PAGES = ["views/campaigns.py", "views/design.py", "views/monitor.py",
                    "views/review.py", "views/concepts.py", "views/models.py"]
 ROLE_PAGES = {
@@ -35,10 +37,10 @@ def app(tmp_path, monkeypatch):
 
 
 def texts(at: AppTest) -> str:
-    """Everything the page wrote, as one string to search."""
+    """Everything the page wrote, as a reader sees it, as one string to search."""
     parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info",
                                   "warning", "error", "success") for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    return "\n".join(shown(p) for p in parts)
 
 
 def test_logged_out_visitors_see_login_with_demo_accounts(app):
@@ -122,16 +124,16 @@ def test_labeling_page_submits_and_confirms_with_the_count(app):
     at.query_params["campaign"] = "6"  # general knowledge, en-US
     at.switch_page("views/label.py").run()
     assert not at.exception
-    assert "Answer general-knowledge questions" in at.title[0].value
+    assert "Answer general-knowledge questions" in shown(at.title[0].value)
     submit = next(b for b in at.button if b.label == "Submit")
     submit.click().run()
-    assert "This question needs an answer." in [e.value for e in at.error]
+    assert "This question needs an answer." in [shown(e.value) for e in at.error]
     at.text_area[0].input("Light travels far faster than sound, so the flash arrives first.")
     at.radio[0].set_value(4)
     next(b for b in at.button if b.label == "Submit").click().run()
     assert not at.exception
-    confirmation = [s.value for s in at.success]
-    assert confirmation and "answered **1** items in this campaign" in confirmation[0]
+    confirmation = [shown(s.value) for s in at.success]
+    assert confirmation and "answered 1 items in this campaign" in confirmation[0]
     assert [m.value for m in at.metric][:2] == ["1", "1"]
 
 

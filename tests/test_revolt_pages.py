@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import db, revolt, revolt_lobby, users
 from tests.conftest import FAST_ROUNDS, NOW
+from tests.rendered import shown
 from ui import settings, team
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +66,7 @@ def harness(tmp_path, monkeypatch):
 def texts(at: AppTest) -> str:
     parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info",
                                   "warning", "error", "success") for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    return "\n".join(shown(p) for p in parts)
 
 
 def cats_id(conn) -> int:
@@ -104,14 +105,14 @@ def test_the_landing_card_leads_to_the_preview_and_the_lobby(harness):
     start = next(b for b in at.button if b.label == "Preview")
     at = start.click().run()
     assert not at.exception
-    shown = texts(at)
-    assert "You will work with 2 other experts" in shown
-    assert "Vote: **$1.60**" in shown and "Categorize: **$0.80**" in shown
-    assert "A house cat asleep on a windowsill" in shown  # an example item
+    preview = texts(at)
+    assert "You will work with 2 other experts" in preview
+    assert "Vote: $1.60" in preview and "Categorize: $0.80" in preview
+    assert "A house cat asleep on a windowsill" in preview  # an example item
     join = next(b for b in at.button if b.label == "Join the lobby")
     at = join.click().run()
     assert not at.exception
-    assert at.title[0].value == "Lobby · Is it a cat? Team labeling of ambiguous pictures"
+    assert shown(at.title[0].value) == "Lobby · Is it a cat? Team labeling of ambiguous pictures"
     assert [m.value for m in at.metric] == ["1", "0", "3"]
     ready = next(b for b in at.button if b.label == "Ready")
     assert ready.disabled
@@ -148,7 +149,7 @@ def test_a_team_session_page_follows_the_stages(harness):
     shown = texts(at)
     assert "Stage 2 of 3 · Explain" in at.get("progress")[0].proto.text
     assert "Your team's labels conflicted on this item." in shown
-    assert "Your label: **Yes**" in shown
+    assert "Your label: Yes" in shown
     assert "2 of 3" not in shown and "1 of 3" not in shown.replace("Stage 2 of 3", "")
 
     conflicted = revolt.session(conn, mei, team_id, rules).todo
@@ -174,7 +175,7 @@ def test_finished_members_take_the_survey_and_the_dropped_see_their_pay(harness)
     revolt.leave(conn, crew[2], team_id, settings.now(), rules)
     vote_as(conn, crew[:2], team_id, ("Yes", "Yes"))
     at = app("mei", campaign=campaign_id)
-    assert "Your team is done. You earned **$1.60**" in texts(at)
+    assert "Your team is done. You earned $1.60" in texts(at)
     at.radio[0].set_value(4)
     at.radio[1].set_value(5)
     at = next(b for b in at.button if b.label == "Send").click().run()
@@ -186,7 +187,7 @@ def test_finished_members_take_the_survey_and_the_dropped_see_their_pay(harness)
                  "dropped_stage = 'vote' WHERE user_id = ?", [crew[1].id])
     at = app(crew[1].username, campaign=campaign_id)
     assert "Your team went on without you" in texts(at)
-    assert "You were paid **$1.60** for the stages you finished: Vote." in texts(at)
+    assert "You were paid $1.60 for the stages you finished: Vote." in texts(at)
 
 
 def test_concept_review_maps_concepts_and_monitor_shows_teams(harness):

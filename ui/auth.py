@@ -19,6 +19,7 @@ import streamlit_authenticator as stauth
 from core import users
 from core.errors import NotFound
 from ui import settings, state
+from ui.text import literal
 
 COOKIE_NAME = "quorum_auth"
 COOKIE_DAYS = 14
@@ -73,7 +74,7 @@ def login_form() -> None:
             "Form name": "Log in", "Username": "Username", "Password": "Password",
             "Login": "Log in"})
     except stauth.LoginError as error:
-        st.error(str(error))
+        st.error(literal(error))
     status = st.session_state.get("authentication_status")
     if status:
         st.rerun()

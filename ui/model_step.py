@@ -17,7 +17,7 @@ from core.users import User
 from ui import settings
 from ui.feedback import show_error
 from ui.models import clock, http_client, policy
-from ui.workflow_form import escape_markdown
+from ui.text import literal, safe_markdown
 
 SKIP_REQUEST = "model_skip_item"  # session key: the item whose expert chose the free skip
 
@@ -72,12 +72,13 @@ class ModelStep:
             text = payload.get(block["prompt_field"])
             st.markdown("**Prompt**")
             with st.container(border=True):
-                st.markdown(escape_markdown(str(text)) if text else "_This item has no prompt._")
+                st.markdown(literal(text) if text else "_This item has no prompt._")
             return None
         prompt_key = f"{key}:prompt"
         if prompt_key not in st.session_state and self.state is not None:
             st.session_state[prompt_key] = self.state.prompt  # after a reload, as last asked
-        return st.text_area(block.get("prompt_label", "Your prompt"), key=prompt_key, height=140,
+        return st.text_area(literal(block.get("prompt_label", "Your prompt")), key=prompt_key,
+                            height=140,
                             max_chars=block.get("max_prompt_length", workflow.MAX_PROMPT_LENGTH),
                             placeholder="Write what you want to ask the models…")
 
@@ -173,8 +174,8 @@ def _draw(body, result: models.SlotResult) -> None:
     """One response in its place: the text, or what went wrong."""
     with body.container(border=True):
         if result.ok:
-            st.markdown(result.content)
+            st.markdown(safe_markdown(result.content))
             with st.expander("Plain text to copy"):
                 st.code(result.content, language=None, wrap_lines=True)
         else:
-            st.warning(result.message, icon=":material/error:")
+            st.warning(literal(result.message), icon=":material/error:")

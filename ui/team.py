@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 from core import revolt
+from ui.text import literal
 
 _PENDING = "team_notices"
 
@@ -66,7 +67,7 @@ def _js(value: str) -> str:
 
 def notify(title: str, body: str, icon: str = ":material/notifications_active:") -> None:
     """Toast, chime and browser notification, now (the fixed `title` and `body` only)."""
-    st.toast(f"**{title}** {body}", icon=icon)
+    st.toast(f"**{literal(title)}** {literal(body)}", icon=icon)
     count = st.session_state.get("team_notice_count", 0) + 1
     st.session_state["team_notice_count"] = count
     # The counter makes each script new, so the browser runs it once per notification.

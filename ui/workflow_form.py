@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,8 +9,8 @@ import streamlit as st
 
 from core import workflow
 from ui.settings import ROOT
+from ui.text import literal, safe_markdown
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$])")
 _DATA_DIR = (ROOT / "data").resolve()
 
 
@@ -35,12 +34,12 @@ def render(spec: dict, payload: dict[str, Any], key: str,
         if block["type"] in workflow.MODEL_TYPES:
             available = (model_step or _preview_step)(block, payload, f"{key}:models")
             if workflow.MODEL_STEP in errors:
-                st.error(errors[workflow.MODEL_STEP], icon=":material/error:")
+                st.error(literal(errors[workflow.MODEL_STEP]), icon=":material/error:")
         elif "id" in block:
             answer[block["id"]] = _question_or_note(block, f"{key}:{block['id']}", step,
                                                     available)
             if block["id"] in errors:
-                st.error(errors[block["id"]], icon=":material/error:")
+                st.error(literal(errors[block["id"]]), icon=":material/error:")
         else:
             _display(block, payload, f"{key}:{index}")
     return answer
@@ -52,14 +51,14 @@ def _preview_step(block: dict, payload: dict[str, Any], key: str) -> list[str]:
         st.markdown("**Prompt**")
         with st.container(border=True):
             text = payload.get(block["prompt_field"])
-            st.markdown(escape_markdown(str(text)) if text else "_The item's prompt._")
+            st.markdown(literal(text) if text else "_The item's prompt._")
     else:
-        st.text_area(block.get("prompt_label", "Your prompt"), key=f"{key}:prompt",
+        st.text_area(literal(block.get("prompt_label", "Your prompt")), key=f"{key}:prompt",
                      disabled=True, placeholder="The expert writes a prompt here.")
     slots = workflow.slots(block)
     for slot, name, column in zip(slots, block["models"], st.columns(len(slots)), strict=True):
         column.markdown(f"**Response {slot}**")
-        column.caption(f"From the model “{name}”; experts see only the letter.")
+        column.caption(f"From the model “{literal(name)}”; experts see only the letter.")
     return slots
 
 
@@ -68,27 +67,27 @@ def _question_or_note(block: dict, key: str, step: dict | None,
     """The question's widget, or a note when it waits for or does without model responses."""
     if workflow.about_responses(block, step):
         if available is None:
-            st.caption(f"**{block['prompt']}** · appears once the models have answered.")
+            st.caption(f"**{literal(block['prompt'])}** · appears once the models have answered.")
             return None
         reason = workflow.skipped_because(block, available)
         if reason:
-            st.caption(f"**{block['prompt']}** · {reason}")
+            st.caption(f"**{literal(block['prompt'])}** · {literal(reason)}")
             return None
     return _question(block, key, available)
 
 
 def _display(block: dict, payload: dict[str, Any], key: str) -> None:
     if "field" in block and block["field"] not in payload:
-        st.warning(f"This item has no `{block['field']}` field to show here.")
+        st.warning(f"This item has no “{literal(block['field'])}” field to show here.")
         return
     value = str(block["value"] if "value" in block else payload[block["field"]])
     kind = block["type"]
     if kind == "text":
         with st.container(border=True):
-            st.markdown(escape_markdown(value))
+            st.markdown(literal(value))
     elif kind == "markdown":
         with st.container(border=True):
-            st.markdown(value)
+            st.markdown(safe_markdown(value))
     elif kind == "code":
         st.code(value, language=block.get("language"))
     elif kind == "image":
@@ -97,12 +96,7 @@ def _display(block: dict, payload: dict[str, Any], key: str) -> None:
             st.warning("This item's picture cannot be shown: it is neither a web address nor a "
                        "file in Quorum's data folder.")
         else:
-            st.image(source, caption=block.get("caption"))
-
-
-def escape_markdown(text: str) -> str:
-    """Text shown literally: markdown characters escaped, line breaks kept."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text).replace("\n", "  \n")
+            st.image(source, caption=literal(block["caption"]) if block.get("caption") else None)
 
 
 def image_source(value: str) -> str | None:
@@ -117,11 +111,17 @@ def image_source(value: str) -> str | None:
 
 def _label(block: dict) -> str:
     required = block.get("required", True)
-    return block["prompt"] + ("" if required else " (optional)")
+    return literal(block["prompt"]) + ("" if required else " (optional)")
 
 
 def _response_label(option: Any) -> str:
+    """An option as a select box shows it: plain text, never Markdown."""
     return f"Response {option}" if str(option) in workflow.SLOTS else str(option)
+
+
+def _radio_label(option: Any) -> str:
+    """An option as a radio button shows it: radio options are read as Markdown."""
+    return literal(_response_label(option))
 
 
 def _shown_options(options: list, available: list[str] | None) -> list:
@@ -132,11 +132,12 @@ def _shown_options(options: list, available: list[str] | None) -> list:
 
 
 def _question(block: dict, key: str, available: list[str] | None = None) -> Any:
-    kind, label, help_ = block["type"], _label(block), block.get("help")
+    kind, label = block["type"], _label(block)
+    help_ = literal(block["help"]) if block.get("help") else None
     about = available is not None
     if kind == "single_choice":
         return st.radio(label, _shown_options(block["options"], available), index=None, key=key,
-                        help=help_, format_func=_response_label if about else str)
+                        help=help_, format_func=_radio_label if about else literal)
     if kind == "multiple_choice":
         return st.multiselect(label, _shown_options(block["options"], available), key=key,
                               help=help_, max_selections=block.get("max_selected"),
@@ -158,7 +159,8 @@ def _question(block: dict, key: str, available: list[str] | None = None) -> Any:
         labels = {int(k): v for k, v in block.get("labels", {}).items()}
         return st.radio(label, list(range(block["min"], block["max"] + 1)), index=None,
                         horizontal=True, key=key, help=help_,
-                        format_func=lambda v: f"{v} · {labels[v]}" if v in labels else str(v))
+                        format_func=lambda v: f"{v} · {literal(labels[v])}" if v in labels
+                        else str(v))
     limits = _length_hint(block)
     if kind == "free_text" and not block.get("multiline", True):
         return st.text_input(label, key=key, help=help_, max_chars=block.get("max_length"),

@@ -6,6 +6,7 @@ from core import campaigns
 from core.errors import DomainError
 from ui import state
 from ui.feedback import show_error
+from ui.text import literal
 
 conn = state.connection()
 user = state.require_user()
@@ -40,7 +41,7 @@ picked = st.dataframe(
 rows = picked.selection.rows
 if rows:
     chosen = int(table.iloc[rows[0]]["id"])
-    st.caption(f"Open #{chosen} · {table.iloc[rows[0]]['title']} in:")
+    st.caption(f"Open #{chosen} · {literal(table.iloc[rows[0]]['title'])} in:")
     for column, (page, label) in zip(st.columns(6), [
             ("views/design.py", "Design"), ("views/monitor.py", "Monitor"),
             ("views/review.py", "Review")], strict=False):

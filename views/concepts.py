@@ -10,7 +10,8 @@ from core.errors import DomainError
 from ui import settings, state, team
 from ui.feedback import flash, show_error
 from ui.format import money
-from ui.workflow_form import escape_markdown, render
+from ui.text import literal, quoted
+from ui.workflow_form import render
 
 conn = state.connection()
 user = state.require_user()
@@ -141,12 +142,12 @@ else:
     examples = revolt_review.concept_examples(conn, user, campaign_id, key)
     for row in examples.itertuples():
         with st.container(border=True):
-            st.caption(f"Item {row.item_id} · team {row.team_id} · votes: "
-                       f"{', '.join(map(str, row.votes)) if row.votes is not None else '—'} · "
+            votes = literal(", ".join(map(str, row.votes))) if row.votes is not None else "—"
+            st.caption(f"Item {row.item_id} · team {row.team_id} · votes: {votes} · "
                        f"{row.members} member(s) chose this concept")
             render(shown, json.loads(row.payload), key=f"concept-item-{row.item_id}")
             for text in row.explanations if row.explanations is not None else []:
-                st.markdown(f"> {escape_markdown(text)}")
+                st.markdown(quoted(text))
 
 st.subheader("Final labels")
 labels_table = revolt_review.final_labels(conn, user, campaign_id)

@@ -11,6 +11,7 @@ from ui.feedback import field_error, flash, show_error
 from ui.files import private_path
 from ui.models import api_keys
 from ui.pickers import campaign_picker
+from ui.text import literal
 from ui.workflow_form import render
 
 conn = state.connection()
@@ -133,8 +134,9 @@ def spec_editor() -> tuple[str, dict | None]:
         try:
             parsed = workflow.parse_spec(text)
         except Invalid as problem:
-            st.error(str(problem).split(":")[0] + ":", icon=":material/error:")
-            st.markdown("\n".join(f"- `{f}`: {m}" for f, m in problem.problems.items()))
+            st.error(literal(str(problem).split(":")[0] + ":"), icon=":material/error:")
+            st.markdown("\n".join(f"- **{literal(f)}**: {literal(m)}"
+                                   for f, m in problem.problems.items()))
             return text, None
         model_choices(parsed)
         with st.container(border=True):
@@ -147,12 +149,12 @@ def model_choices(parsed: dict) -> None:
     if workflow.model_step(parsed) is None:
         return
     names = [m.name for m in models.list_models(conn)]
-    st.caption("Registered models: " + (", ".join(f"`{n}`" for n in names) if names else
-                                        "none yet") + " (see the Models page).")
+    st.caption("Registered models: " + (literal(", ".join(names)) if names else "none yet")
+               + " (see the Models page).")
     problems = models.availability_problems(conn, parsed, api_keys(conn))
     if problems:
         st.warning("Experts will see this campaign as unavailable until its models can be "
-                   f"asked: {'; '.join(problems)}.", icon=":material/smart_toy:")
+                   f"asked: {literal('; '.join(problems))}.", icon=":material/smart_toy:")
 
 
 def sample_payload(parsed: dict) -> dict:
@@ -216,7 +218,8 @@ if upload is not None:
         fields = workflow.payload_fields(spec_now) or ["text"]
         for field in fields:
             guess = file_columns.index(field) if field in file_columns else None
-            mapping[field] = st.selectbox(f"Field “{field}” comes from column", file_columns,
+            mapping[field] = st.selectbox(f"Field “{literal(field)}” comes from column",
+                                          file_columns,
                                           index=guess, key=f"{key}-map-{field}")
         optional = [None, *file_columns]
         external = st.selectbox("External id column (optional)", optional,

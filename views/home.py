@@ -11,13 +11,14 @@ from ui import settings, state, survey_prompt, team
 from ui.feedback import show_error
 from ui.format import money, plural, time_left
 from ui.models import api_keys
+from ui.text import literal
 
 conn = state.connection()
 user = state.require_user()
 now = settings.now()
 
 
-st.title(f"Hello, {user.name.split()[0]}")
+st.title(f"Hello, {literal(user.name.split()[0] if user.name.split() else user.username)}")
 if st.session_state.pop("welcome", False):
     st.success("Welcome to Quorum! Your account is ready: these are the campaigns that fit "
                "your skills. You can add more skills on your profile.",
@@ -42,7 +43,7 @@ if action.button("Next best task", type="primary", icon=":material/bolt:",
             st.session_state["claim_reason"] = claim.reason
             st.switch_page("views/label.py",
                            query_params={"campaign": claim.assignment.campaign_id})
-        st.info(claim.reason)
+        st.info(literal(claim.reason))
 
 if users.expertise(conn, user.id).empty:
     st.warning("You have not declared any skills yet, so no campaign can match you.")
@@ -65,11 +66,14 @@ for row in mine.itertuples():
     with st.container(border=True):
         text, facts, go = st.columns([5, 4, 2], vertical_alignment="center")
         with text:
-            st.markdown(f"#### {row.title}")
-            st.markdown(f":blue-badge[{row.skill_name}] :violet-badge[{row.language}] "
+            st.markdown(f"#### {literal(row.title)}")
+            st.markdown(f":blue-badge[{literal(row.skill_name)}] "
+                        f":violet-badge[{literal(row.language)}] "
                         + (":orange-badge[Team task]" if row.kind == "revolt" else ""))
-            st.caption(row.description)
-            st.markdown(f"**Expected:** {row.expertise_level} · {row.expertise_type}")
+            if row.description:
+                st.caption(literal(row.description))
+            st.markdown(f"**Expected:** {literal(row.expertise_level)} · "
+                        f"{literal(row.expertise_type)}")
         with facts:
             a, b = st.columns(2)
             if row.kind == "revolt":
@@ -96,7 +100,7 @@ for row in mine.itertuples():
             elif (unavailable := models.unavailable_reason(conn, int(row.id), keys)):
                 st.button("Start", key=f"start-{row.id}", disabled=True, width="stretch")
                 st.caption("Unavailable for now: its language models are not set up yet.",
-                           help=unavailable)
+                           help=literal(unavailable))
             elif st.button("Start", key=f"start-{row.id}", type="primary", width="stretch",
                            disabled=row.items_left == 0):
                 st.switch_page("views/label.py", query_params={"campaign": int(row.id)})

@@ -12,7 +12,8 @@ from core.errors import DomainError, Invalid
 from ui import settings, state, team
 from ui.feedback import flash, show_error
 from ui.format import money, plural
-from ui.workflow_form import escape_markdown, render
+from ui.text import literal, safe_markdown
+from ui.workflow_form import render
 
 conn = state.connection()
 user = state.require_user()
@@ -40,7 +41,7 @@ def choose_campaign() -> None:
         waiting, left = counts.get(int(campaign_id), (0, 0))
         with st.container(border=True):
             text, go = st.columns([5, 1], vertical_alignment="center")
-            text.markdown(f"**{escape_markdown(title)}**  \n"
+            text.markdown(f"**{literal(title)}**  \n"
                           f"{plural(waiting, 'expert')} in the lobby · "
                           f"{plural(left, 'item')} left for teams")
             if go.button("Open", key=f"open-{campaign_id}", width="stretch"):
@@ -62,10 +63,12 @@ def preview_page(campaign_id: int) -> None:
     except DomainError as error:
         show_error(error)
         st.stop()
-    st.title(p.campaign.title)
+    st.title(literal(p.campaign.title))
     st.markdown(":orange-badge[Team task] "
-                f":blue-badge[{p.campaign.skill}] :violet-badge[{p.campaign.language}]")
-    st.caption(p.campaign.description)
+                f":blue-badge[{literal(p.campaign.skill)}] "
+                f":violet-badge[{literal(p.campaign.language)}]")
+    if p.campaign.description:
+        st.caption(literal(p.campaign.description))
     others = p.team_size - 1
     st.info(f"**You will work with {plural(others, 'other expert')}, in stages you move through "
             f"together.** Your team waits for everyone at each stage, so stay until the end: if "
@@ -93,12 +96,13 @@ def preview_page(campaign_id: int) -> None:
     with st.expander("Example items", expanded=True, icon=":material/image:"):
         for n, payload in enumerate(p.examples):
             render(display_blocks(p.spec), payload, key=f"example-{n}")
-        st.markdown(f"You will answer: **{escape_markdown(p.question['prompt'])}** "
-                    f"({' / '.join(escape_markdown(str(o)) for o in p.question['options'])})")
+        st.markdown(f"You will answer: **{literal(p.question['prompt'])}** "
+                    f"({literal(' / '.join(map(str, p.question['options'])))})")
     with st.expander("Guidelines", icon=":material/menu_book:"):
-        st.markdown(p.campaign.guidelines or "_This campaign has no guidelines._")
+        st.markdown(safe_markdown(p.campaign.guidelines) if p.campaign.guidelines
+                    else "_This campaign has no guidelines._")
     if p.problem:
-        st.warning(p.problem, icon=":material/block:")
+        st.warning(literal(p.problem), icon=":material/block:")
     if st.button("Join the lobby", type="primary", icon=":material/login:",
                  disabled=not p.can_join):
         try:
@@ -114,7 +118,7 @@ def preview_page(campaign_id: int) -> None:
 
 def lobby_page(campaign_id: int) -> None:
     title = campaigns.get(conn, campaign_id).title
-    st.title(f"Lobby · {title}")
+    st.title(f"Lobby · {literal(title)}")
     if st.session_state.pop("ask_notifications", False):
         team.ask_permission()
     st.caption(f"A team forms as soon as {rules.team_size} experts here are ready. Keep this page "
@@ -197,7 +201,7 @@ def session_page(team_id: int) -> None:
         show_error(error)
         st.stop()
     campaign = campaigns.get(conn, s.campaign_id)
-    st.title(f"Team session · {campaign.title}")
+    st.title(f"Team session · {literal(campaign.title)}")
     progress_header(s)
     if s.status != "active":
         gone_notice(s)
@@ -243,8 +247,9 @@ def vote_form(s: revolt.Session, spec: dict) -> None:
     st.subheader(f"Item {s.batch_size - len(s.todo) + 1} of {s.batch_size}")
     with st.form(f"vote-{task.item_id}", border=True):
         render(display_blocks(spec), task.payload, key=f"vote-{task.item_id}")
-        label = st.radio(q["prompt"], [str(o) for o in q["options"]], index=None,
-                         key=f"vote-{task.item_id}:{q['id']}", help=q.get("help"))
+        label = st.radio(literal(q["prompt"]), [str(o) for o in q["options"]], index=None,
+                         key=f"vote-{task.item_id}:{q['id']}", format_func=literal,
+                         help=literal(q["help"]) if q.get("help") else None)
         sent = st.form_submit_button("Submit vote", type="primary")
     if sent:
         if label is None:
@@ -261,7 +266,7 @@ def explain_form(s: revolt.Session, spec: dict) -> None:
     with st.form(f"explain-{task.item_id}", border=True):
         render(display_blocks(spec), task.payload, key=f"explain-{task.item_id}")
         st.warning("Your team's labels conflicted on this item.", icon=":material/call_split:")
-        st.markdown(f"Your label: **{escape_markdown(task.my_label or '—')}**")
+        st.markdown(f"Your label: **{literal(task.my_label or '—')}**")
         low, high = revolt.EXPLANATION_LENGTH
         text = st.text_area("Your explanation", key=f"explain-{task.item_id}:text",
                             max_chars=high, placeholder=f"{low}–{high} characters",
@@ -278,7 +283,7 @@ def submit(action) -> None:
     try:
         step = action()
     except Invalid as problem:
-        st.error(str(problem), icon=":material/error:")
+        st.error(literal(problem), icon=":material/error:")
         return
     except DomainError as error:
         flash(str(error), ":material/block:")
@@ -319,7 +324,7 @@ def waiting_room(s: revolt.Session) -> None:
     columns = st.columns(len(s.mates))
     for column, mate in zip(columns, s.mates, strict=True):
         status = {"active": "", "dropped": " (dropped out)", "left": " (left)"}[mate.status]
-        column.metric(mate.name + status, f"{mate.done} / {mate.needed}")
+        column.metric(literal(mate.name + status), f"{mate.done} / {mate.needed}")
 
 
 def categorize_form(s: revolt.Session, shown_spec: dict) -> None:
@@ -330,12 +335,12 @@ def categorize_form(s: revolt.Session, shown_spec: dict) -> None:
     st.markdown("**What your team wrote about it**")
     for who, text in task.explanations or (("—", "No explanations were written."),):
         with st.container(border=True):
-            st.caption(who)
-            st.markdown(escape_markdown(text))
+            st.caption(literal(who))
+            st.markdown(literal(text))
     names = [name for name, _ in s.concepts]
     if names:
         st.caption("Your team's concepts so far: " + " · ".join(
-            f"{escape_markdown(name)} ({uses})" for name, uses in s.concepts))
+            f"{literal(name)} ({uses})" for name, uses in s.concepts))
     error_key = f"categorize-error-{task.item_id}"
     with st.form(f"categorize-{task.item_id}", border=True):
         concept = st.selectbox(
@@ -345,7 +350,7 @@ def categorize_form(s: revolt.Session, shown_spec: dict) -> None:
             help="A short name for what makes this item ambiguous, e.g. “cartoon cat”.")
         sent = st.form_submit_button("Save concept", type="primary")
     if error_key in st.session_state:
-        st.error(st.session_state[error_key], icon=":material/error:")
+        st.error(literal(st.session_state[error_key]), icon=":material/error:")
     if not sent:
         return
     if not concept:

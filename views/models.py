@@ -8,6 +8,7 @@ from ui import settings, state
 from ui.feedback import field_error, flash, show_error
 from ui.model_charts import show_call_analytics
 from ui.models import api_keys, clock, http_client, key_status, policy
+from ui.text import literal
 
 NEW = ""  # the picker's value for "a new model"
 
@@ -117,13 +118,13 @@ if error is not None:
 if current is not None:
     test_col, delete_col, _ = st.columns([1, 1, 3])
     if test_col.button("Test connection", icon=":material/network_check:", width="stretch"):
-        with st.spinner(f"Asking “{current.name}” for one word…"):
+        with st.spinner(f"Asking “{literal(current.name)}” for one word…"):
             check = models.check_connection(current, api_keys(conn), clock, http_client(),
                                             policy=rules)
         if check.ok:
-            st.success(check.message, icon=":material/check_circle:")
+            st.success(literal(check.message), icon=":material/check_circle:")
         else:
-            st.error(check.message, icon=":material/error:")
+            st.error(literal(check.message), icon=":material/error:")
     if delete_col.button("Delete", icon=":material/delete:", width="stretch",
                          help="Recorded calls stay. Campaigns that name it become unavailable."):
         try:

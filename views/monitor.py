@@ -16,6 +16,7 @@ from ui.model_charts import show_call_analytics
 from ui.models import api_keys
 from ui.pickers import campaign_picker
 from ui.team_monitor import show_teams
+from ui.text import literal
 
 conn = state.connection()
 user = state.require_user()
@@ -77,7 +78,7 @@ if alphas.empty:
 else:
     cols = st.columns(max(len(alphas), 1) + 2)
     for column, row in zip(cols, alphas.itertuples(), strict=False):
-        column.metric(f"α · {row.question_id}", "—" if row.alpha != row.alpha
+        column.metric(f"α · {literal(row.question_id)}", "—" if row.alpha != row.alpha
                       else f"{row.alpha:.2f}",
                       help=f"Krippendorff's alpha ({row.level}) over {row.units:,} items with "
                            "two or more answers. 1 is perfect agreement, 0 is chance.")
@@ -109,7 +110,7 @@ if workflow.model_step(campaigns.spec(conn, campaign_id, campaign.spec_version))
     st.subheader("Model calls")
     unavailable = models.unavailable_reason(conn, campaign_id, api_keys(conn))
     if unavailable:
-        st.warning(unavailable, icon=":material/cloud_off:")
+        st.warning(literal(unavailable), icon=":material/cloud_off:")
     show_call_analytics(conn, user, campaign_id)
 
 st.subheader("Export")

@@ -7,13 +7,14 @@ from core.errors import DomainError, Invalid
 from ui import settings, state
 from ui.feedback import field_error, flash, show_error
 from ui.format import money
+from ui.text import literal
 
 conn = state.connection()
 user = state.require_user()
 now = settings.now()
 
-st.title(user.name)
-st.caption(f"{user.username} · {user.email} · {', '.join(user.roles)} · "
+st.title(literal(user.name))
+st.caption(f"{literal(user.username)} · {literal(user.email)} · {', '.join(user.roles)} · "
            f"member since {user.created_at:%B %Y}")
 
 if user.has("expert"):
@@ -31,7 +32,8 @@ if user.has("expert"):
         st.warning("You have no skills declared, so no campaign can match you. Add one below.")
     for row in held.itertuples():
         name, remove = st.columns([6, 1], vertical_alignment="center")
-        name.markdown(f"**{row.skill_name}** · {row.language_name} (`{row.language}`)")
+        name.markdown(f"**{literal(row.skill_name)}** · {literal(row.language_name)} "
+                      f"({literal(row.language)})")
         if remove.button("Remove", key=f"rm-{row.skill}-{row.language}"):
             users.remove_expertise(conn, user, row.skill, row.language)
             flash(f"Removed {row.skill_name} in {row.language_name}.")
@@ -79,7 +81,7 @@ if user.has("expert"):
         st.caption("Your quality appears here once you have answered items.")
     for q in scores:
         score = "not measured yet" if q.score is None else f"{q.score:.0%}"
-        st.markdown(f"**{q.title}**: {score}  \n{q.explanation()}")
+        st.markdown(f"**{literal(q.title)}**: {score}  \n{literal(q.explanation())}")
 
     st.subheader("Earnings history")
     ledger = pay.history(conn, user)

@@ -11,6 +11,7 @@ from ui import settings, state
 from ui.feedback import flash, show_error
 from ui.format import plural
 from ui.pickers import campaign_picker
+from ui.text import literal
 
 conn = state.connection()
 user = state.require_user()
@@ -58,13 +59,14 @@ if not rows:
     st.stop()
 row = answers.iloc[rows[0]]
 
-st.subheader(f"Answer #{row.response_id} by {row.expert}")
+st.subheader(f"Answer #{row.response_id} by {literal(row.expert)}")
 item_col, answer_col = st.columns(2)
 with item_col:
-    st.caption(f"Item #{row.item_id}" + (f" · {row.external_id}" if row.external_id else ""))
+    st.caption(f"Item #{row.item_id}" + (f" · {literal(row.external_id)}" if row.external_id
+                                         else ""))
     st.json(json.loads(row.payload))
 with answer_col:
-    st.caption(f"Answer (form version {row.spec_version}) · {row.status}")
+    st.caption(f"Answer (form version {row.spec_version}) · {literal(row.status)}")
     st.json(json.loads(row.answer))
 
 reason = st.text_input("Reason", placeholder="Required to reject; the expert will see it.",

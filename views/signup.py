@@ -6,6 +6,7 @@ from core import catalog, users
 from core.errors import Invalid
 from ui import auth, settings, state
 from ui.feedback import field_error
+from ui.text import literal
 
 conn = state.connection()
 config = settings.load()
@@ -16,9 +17,10 @@ st.title("Create your Quorum account")
 st.markdown("Tell us what you know: you will see the campaigns that ask for your skills "
             "in your languages. You can change these later on your profile.")
 if config.allowed_email_domains:
-    st.info("Sign-up is open to addresses at " + ", ".join(config.allowed_email_domains) + ".")
+    st.info("Sign-up is open to addresses at "
+            + literal(", ".join(config.allowed_email_domains)) + ".")
 if error is not None:
-    st.error(str(error), icon=":material/block:")
+    st.error(literal(error), icon=":material/block:")
 
 with st.form("signup"):
     name = st.text_input("Full name", key="signup_name")

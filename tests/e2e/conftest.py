@@ -177,3 +177,14 @@ def change_page(page: Page, target: Locator, landmark: Locator, attempts: int = 
         if landmark.count():
             return
     expect(landmark.first).to_be_visible()
+
+
+def log_in(page: Page, server: str, username: str, password: str) -> None:
+    """Sign in through the login form and wait until the signed-in frame is drawn."""
+    page.goto(server)
+    settle(page)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page.get_by_test_id("stSidebar").get_by_role("button", name="Log out")).to_be_visible()
+    settle(page)
