@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
-
 from core import campaigns
 from core.campaigns import Campaign
-from core.db import reading, writing
+from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Forbidden
 from core.users import User
 
@@ -37,7 +35,7 @@ class Claim:
     reason: str
 
 
-def claim_next(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime,
+def claim_next(conn: Connection, user: User, campaign_id: int, now: datetime,
                rng: random.Random | None = None) -> Claim:
     """Reserve the next item of a campaign for the expert, or say why there is none.
 
@@ -47,13 +45,13 @@ def claim_next(conn: duckdb.DuckDBPyConnection, user: User, campaign_id: int, no
     return writing(conn, lambda cur: _claim(cur, user, campaign_id, now, draw_gold))
 
 
-def _gold_rate(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> float:
+def _gold_rate(conn: Connection, campaign_id: int) -> float:
     with reading(conn) as cur:
         row = cur.execute("SELECT gold_rate FROM campaigns WHERE id = ?", [campaign_id]).fetchone()
     return row[0] if row else 0.0
 
 
-def _claim(cur: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: datetime,
+def _claim(cur: Cursor, user: User, campaign_id: int, now: datetime,
            draw_gold: bool) -> Claim:
     campaign = campaigns.fetch(cur, campaign_id)
     check_can_answer(cur, user, campaign, now)
@@ -85,8 +83,9 @@ def _claim(cur: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: da
           AND i.id NOT IN (SELECT item_id FROM skips WHERE user_id = $u AND campaign_id = $c)
         ORDER BY i.response_count DESC, i.id
         LIMIT 1
-        """, {"c": campaign_id, "overlap": campaign.overlap, "now": now, "u": user.id,
-              "gold_apart": campaign.gold_rate > 0}).fetchone()
+        """ + cur.for_update("i", skip_locked=True),
+        {"c": campaign_id, "overlap": campaign.overlap, "now": now, "u": user.id,
+         "gold_apart": campaign.gold_rate > 0}).fetchone()
     if row is None:
         return Claim(None, "Every item you could answer here is answered or reserved by other "
                            "experts. Try another campaign, or come back later: reservations "
@@ -94,7 +93,8 @@ def _claim(cur: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: da
     item_id, payload, answered = row
     expires_at = now + timedelta(minutes=campaign.lease_minutes)
     # Bumping the item row makes two transactions that reserve the same item conflict (and one
-    # retry) instead of both seeing a free slot: DuckDB has no SELECT … FOR UPDATE.
+    # retry) instead of both seeing a free slot: DuckDB has no SELECT … FOR UPDATE. (On
+    # PostgreSQL the row lock above already keeps other claimers off this item.)
     cur.execute("UPDATE items SET version = version + 1 WHERE id = ?", [item_id])
     cur.execute(
         "INSERT INTO leases VALUES (?, ?, ?, ?, ?) ON CONFLICT (item_id, user_id) "
@@ -104,7 +104,7 @@ def _claim(cur: duckdb.DuckDBPyConnection, user: User, campaign_id: int, now: da
                             now, expires_at, _why_chosen(answered, campaign.overlap)), "new")
 
 
-def _pick_gold(cur: duckdb.DuckDBPyConnection, user: User, campaign_id: int):
+def _pick_gold(cur: Cursor, user: User, campaign_id: int):
     """A gold item the expert has not seen; gold items are not limited by the overlap."""
     return cur.execute(
         """
@@ -124,7 +124,7 @@ def _why_chosen(answered: int, overlap: int) -> str:
             "so it comes before fresh items.")
 
 
-def _cap_reached(cur: duckdb.DuckDBPyConnection, user: User, campaign: Campaign) -> str | None:
+def _cap_reached(cur: Cursor, user: User, campaign: Campaign) -> str | None:
     if campaign.per_expert_cap is None:
         return None
     done = answered_in(cur, user.id, campaign.id)
@@ -134,13 +134,13 @@ def _cap_reached(cur: duckdb.DuckDBPyConnection, user: User, campaign: Campaign)
     return None
 
 
-def answered_in(cur: duckdb.DuckDBPyConnection, user_id: int, campaign_id: int) -> int:
+def answered_in(cur: Cursor, user_id: int, campaign_id: int) -> int:
     """The expert's kept answers in a campaign (filtering on the user alone uses the index)."""
     return cur.execute("SELECT count(*) FILTER (WHERE campaign_id = ? AND status <> 'rejected') "
                        "FROM responses WHERE user_id = ?", [campaign_id, user_id]).fetchone()[0]
 
 
-def check_can_answer(cur: duckdb.DuckDBPyConnection, user: User, campaign: Campaign,
+def check_can_answer(cur: Cursor, user: User, campaign: Campaign,
                      now: datetime) -> None:
     """Raise unless the campaign is open and matches one of the expert's skill and language."""
     closed = campaign.closed_reason(now)
@@ -155,9 +155,9 @@ def check_can_answer(cur: duckdb.DuckDBPyConnection, user: User, campaign: Campa
                         "Add that expertise on your profile to take part.")
 
 
-def skip(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, now: datetime) -> None:
+def skip(conn: Connection, user: User, item_id: int, now: datetime) -> None:
     """Give an item back without answering it; the expert will not be offered it again."""
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         row = cur.execute("SELECT campaign_id FROM leases WHERE item_id = ? AND user_id = ?",
                           [item_id, user.id]).fetchone()
         if row is None:
@@ -169,7 +169,7 @@ def skip(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, now: datetim
     writing(conn, work)
 
 
-def claim_best(conn: duckdb.DuckDBPyConnection, user: User, now: datetime,
+def claim_best(conn: Connection, user: User, now: datetime,
                rng: random.Random | None = None, exclude: Iterable[int] = ()) -> Claim:
     """Reserve the next item across the expert's campaigns: the soonest to expire first.
 
@@ -187,7 +187,7 @@ def claim_best(conn: duckdb.DuckDBPyConnection, user: User, now: datetime,
     return Claim(None, "There is nothing for you to answer right now in your campaigns.")
 
 
-def live_lease_count(conn: duckdb.DuckDBPyConnection, item_id: int, now: datetime) -> int:
+def live_lease_count(conn: Connection, item_id: int, now: datetime) -> int:
     """How many unexpired leases hold an item."""
     with reading(conn) as cur:
         return cur.execute("SELECT count(*) FROM leases WHERE item_id = ? AND expires_at > ?",

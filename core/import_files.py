@@ -48,21 +48,22 @@ def where(row: int, fmt: str) -> str:
     return f"line {row}" if fmt == "jsonl" else f"row {row}"
 
 
-def open_file(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str,
+def open_file(files: duckdb.DuckDBPyConnection, path: Path, fmt: str,
               limits: ImportLimits) -> duckdb.DuckDBPyRelation:
-    """The file as a relation, refused with a sentence if it breaks a limit or cannot be read."""
+    """The file as a relation of `files` (an in-memory DuckDB, see `db.scratch`), refused with
+    a sentence if it breaks a limit or cannot be read."""
     _check_size(path, limits)
     with read_errors(fmt, limits):
         if fmt == "csv":
-            rel = _read_csv(cur, path, limits)
+            rel = _read_csv(files, path, limits)
         elif fmt == "jsonl":
             _check_json_lines(path, limits)
-            rel = cur.read_json(str(path), format="newline_delimited",
+            rel = files.read_json(str(path), format="newline_delimited",
                                 maximum_object_size=limits.max_line_bytes,
                                 map_inference_threshold=-1)  # columns are bounded above
         else:
             _check_parquet(path, limits)
-            rel = cur.read_parquet(str(path))
+            rel = files.read_parquet(str(path))
         rel.limit(1).fetchall()  # make the reader parse now, so errors surface here
     return rel
 

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from core import campaigns, db, revolt, revolt_review, workflow
-from core.db import reading, writing
+from core.db import Connection, reading, writing
 from core.errors import Conflict, Invalid
 from core.import_files import DEFAULT_LIMITS, ImportLimits, open_file, read_errors, where
 from core.users import User, require_role
@@ -52,14 +52,14 @@ def file_format(path: str | Path, declared: str | None = None) -> str:
     return fmt
 
 
-def columns(conn: duckdb.DuckDBPyConnection, path: str | Path, fmt: str | None = None,
+def columns(conn: Connection, path: str | Path, fmt: str | None = None,
             limits: ImportLimits = DEFAULT_LIMITS) -> list[str]:
     """The column names of an import file, for mapping them to payload fields."""
     with db.scratch() as files:
         return list(open_file(files, Path(path), file_format(path, fmt), limits).columns)
 
 
-def import_items(conn: duckdb.DuckDBPyConnection, actor: User, campaign_id: int,
+def import_items(conn: Connection, actor: User, campaign_id: int,
                  path: str | Path, mapping: Mapping, now: datetime,
                  fmt: str | None = None, limits: ImportLimits = DEFAULT_LIMITS
                  ) -> ImportReport:
@@ -275,7 +275,7 @@ _COPY_FORMATS = {"csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json",
                  "parquet": "FORMAT parquet, COMPRESSION zstd"}
 
 
-def export(conn: duckdb.DuckDBPyConnection, actor: User, what: str, campaign_id: int | None,
+def export(conn: Connection, actor: User, what: str, campaign_id: int | None,
            path: str | Path, fmt: str) -> int:
     """Write a campaign's answers, items or team results (`revolt`) to a file.
 

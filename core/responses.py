@@ -8,11 +8,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import duckdb
-
 from core import campaigns, models, workflow
 from core.assign import answered_in, check_can_answer
-from core.db import reading, writing
+from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, NotFound
 from core.users import User
 
@@ -30,7 +28,7 @@ class Receipt:
     earned: Decimal
 
 
-def submit(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, answer: dict[str, Any],
+def submit(conn: Connection, user: User, item_id: int, answer: dict[str, Any],
            spec_version: int, now: datetime) -> Receipt:
     """Validate and store an answer to a reserved item; the receipt is read after the commit."""
     response_id, campaign_id, pay = writing(
@@ -40,8 +38,10 @@ def submit(conn: duckdb.DuckDBPyConnection, user: User, item_id: int, answer: di
 
 
 def _submit(cur, user, item_id, answer, spec_version, now):
+    # The item's row is locked first (on PostgreSQL), as claims lock it: submits and claims of
+    # one item take turns, and the room re-checked below is the room at commit.
     item = cur.execute("SELECT campaign_id, response_count, gold IS NOT NULL FROM items "
-                       "WHERE id = ?", [item_id]).fetchone()
+                       "WHERE id = ?" + cur.for_update("items"), [item_id]).fetchone()
     if item is None:
         raise NotFound(f"There is no item number {item_id}.")
     campaign_id, answered, is_gold = item
@@ -101,7 +101,7 @@ def _check_room(campaign: campaigns.Campaign, taken: int) -> None:
             "and was not saved.")
 
 
-def _check_cap(cur: duckdb.DuckDBPyConnection, campaign: campaigns.Campaign, user: User) -> None:
+def _check_cap(cur: Cursor, campaign: campaigns.Campaign, user: User) -> None:
     """Refuse an answer beyond the campaign's cap on answers per expert."""
     if campaign.per_expert_cap is not None:
         done = answered_in(cur, user.id, campaign.id)
@@ -110,7 +110,7 @@ def _check_cap(cur: duckdb.DuckDBPyConnection, campaign: campaigns.Campaign, use
                            "answers; this one was not saved.")
 
 
-def counts(conn: duckdb.DuckDBPyConnection, user_id: int, campaign_id: int) -> tuple[int, int]:
+def counts(conn: Connection, user_id: int, campaign_id: int) -> tuple[int, int]:
     """The expert's number of answers in a campaign and overall."""
     with reading(conn) as cur:
         return cur.execute(

@@ -29,9 +29,15 @@ class Cursor:
     """One statement at a time; `execute` returns the cursor so results can be chained."""
 
     engine: str
-    # Appended to a SELECT that picks rows to change, so concurrent writers skip each other's
-    # rows instead of waiting on them (empty where the engine has no row locks).
-    skip_locked: str = ""
+
+    def for_update(self, table: str, skip_locked: bool = False) -> str:
+        """The clause that ends a SELECT of rows this transaction will change: it locks
+        `table`'s rows (and, with `skip_locked`, passes over rows another writer holds).
+
+        Empty on DuckDB, which has no row locks: there, writers in a process take turns and a
+        conflicting update makes the transaction retry.
+        """
+        return ""
 
     def execute(self, sql: str, params: Params = None) -> Cursor:
         raise NotImplementedError

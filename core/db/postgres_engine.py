@@ -3,7 +3,7 @@
 Writes run at REPEATABLE READ: like DuckDB, a transaction works on a snapshot and the second of
 two transactions changing one row fails with a serialization error, which `writing` retries. So
 the compare-and-swap logic core relies on holds across processes; claims add row locks
-(`Cursor.skip_locked`) so that claimers pass each other instead of colliding.
+(`Cursor.for_update`) so that claimers pass each other instead of colliding.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def _configure(raw: psycopg.Connection) -> None:
 
 class PostgresCursor(Cursor):
     engine = "postgres"
-    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def for_update(self, table: str, skip_locked: bool = False) -> str:
+        return f" FOR UPDATE OF {table}" + (" SKIP LOCKED" if skip_locked else "")
 
     def __init__(self, raw: psycopg.Connection, release=None):
         self._conn = raw
