@@ -42,7 +42,8 @@ def claim_next(conn: Connection, user: User, campaign_id: int, now: datetime,
     With a gold rate set, `rng` decides when the next task is a gold item instead.
     """
     draw_gold = rng is not None and rng.random() < _gold_rate(conn, campaign_id)
-    return writing(conn, lambda cur: _claim(cur, user, campaign_id, now, draw_gold))
+    return writing(conn, lambda cur: _claim(cur, user, campaign_id, now, draw_gold),
+                   locks_rows=True)
 
 
 def _gold_rate(conn: Connection, campaign_id: int) -> float:
@@ -71,21 +72,7 @@ def _claim(cur: Cursor, user: User, campaign_id: int, now: datetime,
     if cap_reason:
         return Claim(None, cap_reason)
     row = _pick_gold(cur, user, campaign_id) if draw_gold else None
-    row = row or cur.execute(
-        """
-        SELECT i.id, i.payload, i.response_count FROM items i
-        LEFT JOIN (SELECT item_id, count(*) AS n FROM leases WHERE expires_at > $now
-                   GROUP BY item_id) held ON held.item_id = i.id
-        WHERE i.campaign_id = $c AND i.response_count < $overlap
-          AND ($gold_apart = false OR i.gold IS NULL)
-          AND i.response_count + coalesce(held.n, 0) < $overlap
-          AND i.id NOT IN (SELECT item_id FROM responses WHERE user_id = $u)
-          AND i.id NOT IN (SELECT item_id FROM skips WHERE user_id = $u AND campaign_id = $c)
-        ORDER BY i.response_count DESC, i.id
-        LIMIT 1
-        """ + cur.for_update("i", skip_locked=True),
-        {"c": campaign_id, "overlap": campaign.overlap, "now": now, "u": user.id,
-         "gold_apart": campaign.gold_rate > 0}).fetchone()
+    row = row or _pick_with_room(cur, user, campaign, now)
     if row is None:
         return Claim(None, "Every item you could answer here is answered or reserved by other "
                            "experts. Try another campaign, or come back later: reservations "
@@ -102,6 +89,42 @@ def _claim(cur: Cursor, user: User, campaign_id: int, now: datetime,
         [item_id, user.id, campaign_id, now, expires_at])
     return Claim(Assignment(item_id, campaign_id, json.loads(payload), campaign.spec_version,
                             now, expires_at, _why_chosen(answered, campaign.overlap)), "new")
+
+
+# The item with the most answers still below the overlap, counting live reservations; `$passed`
+# are items found full under their lock in this same claim.
+_NEXT_ITEM_SQL = """
+    SELECT i.id, i.payload, i.response_count FROM items i
+    LEFT JOIN (SELECT item_id, count(*) AS n FROM leases WHERE expires_at > $now
+               GROUP BY item_id) held ON held.item_id = i.id
+    WHERE i.campaign_id = $c AND i.response_count < $overlap
+      AND ($gold_apart = false OR i.gold IS NULL)
+      AND i.response_count + coalesce(held.n, 0) < $overlap
+      AND i.id NOT IN (SELECT item_id FROM responses WHERE user_id = $u)
+      AND i.id NOT IN (SELECT item_id FROM skips WHERE user_id = $u AND campaign_id = $c)
+      AND NOT (i.id = ANY($passed::BIGINT[]))
+    ORDER BY i.response_count DESC, i.id
+    LIMIT 1
+"""
+
+
+def _pick_with_room(cur: Cursor, user: User, campaign: Campaign, now: datetime):
+    """The next item with room, locked; its room is counted again under the lock, since on
+    PostgreSQL another process may have reserved it between this query's snapshot and the lock.
+    """
+    passed: list[int] = []
+    while True:
+        row = cur.execute(_NEXT_ITEM_SQL + cur.for_update("i", skip_locked=True),
+                          {"c": campaign.id, "overlap": campaign.overlap, "now": now,
+                           "u": user.id, "gold_apart": campaign.gold_rate > 0,
+                           "passed": passed}).fetchone()
+        if row is None:
+            return None
+        held = cur.execute("SELECT count(*) FROM leases WHERE item_id = ? AND expires_at > ? "
+                           "AND user_id <> ?", [row[0], now, user.id]).fetchone()[0]
+        if row[2] + held < campaign.overlap:
+            return row
+        passed.append(row[0])
 
 
 def _pick_gold(cur: Cursor, user: User, campaign_id: int):

@@ -32,7 +32,8 @@ def submit(conn: Connection, user: User, item_id: int, answer: dict[str, Any],
            spec_version: int, now: datetime) -> Receipt:
     """Validate and store an answer to a reserved item; the receipt is read after the commit."""
     response_id, campaign_id, pay = writing(
-        conn, lambda cur: _submit(cur, user, item_id, answer, spec_version, now))
+        conn, lambda cur: _submit(cur, user, item_id, answer, spec_version, now),
+        locks_rows=True)
     campaign_count, total_count = counts(conn, user.id, campaign_id)
     return Receipt(response_id, campaign_id, campaign_count, total_count, pay)
 

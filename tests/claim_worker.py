@@ -18,6 +18,7 @@ from core import assign, db, responses, users
 from core.errors import Conflict
 
 _print_lock = threading.Lock()
+_failures: list[BaseException] = []
 
 
 def now() -> datetime:
@@ -25,6 +26,14 @@ def now() -> datetime:
 
 
 def work(conn: db.Connection, campaign_id: int, names: list[str]) -> None:
+    try:
+        answer_all(conn, campaign_id, names)
+    except BaseException as error:
+        _failures.append(error)
+        raise
+
+
+def answer_all(conn: db.Connection, campaign_id: int, names: list[str]) -> None:
     for name in names:
         user = users.get_user(conn, name)
         while True:
@@ -53,6 +62,8 @@ def main() -> None:
         worker.start()
     for worker in workers:
         worker.join()
+    if _failures:
+        sys.exit(1)  # the threads printed their tracebacks
     print("done", flush=True)
 
 

@@ -42,7 +42,9 @@ def setup(url: str, items: int, overlap: int, cap: int | None) -> tuple[int, lis
                        rounds=FAST_ROUNDS)
     campaign = campaigns.create(
         conn, owner, spec_text=CLASSIFY, now=start, status="live",
-        title="Cross-process", skill="general", language="en-US", minutes_per_item=0.01,
+        title="Cross-process", description="Many processes at once.", guidelines="Answer.",
+        expertise_level="Any", expertise_type="Anyone", skill="general", language="en-US",
+        minutes_per_item=1,
         pay_per_item=1, overlap=overlap, per_expert_cap=cap, lease_minutes=30, opens_at=start,
         expires_at=start + timedelta(days=7))
     campaigns.add_items(conn, owner, campaign.id, pd.DataFrame(
@@ -97,7 +99,7 @@ def test_four_processes_of_four_threads_never_exceed_overlap_or_cap(url):
     assert all(stored == answered for _, stored, answered in state["per_item"])
     assert max(state["per_user"].values()) <= 6
     # 16 experts × 6 = 96 places for 40 × 2 = 80 answers: every item gets its two answers.
-    assert len(answers) == len(state["ids"]) == state["paid"] == 80
+    assert (len(answers), len(state["ids"]), state["paid"]) == (80, 80, 80), outputs
     assert state["leases"] == []
 
 

@@ -109,17 +109,22 @@ def reading(conn: Connection) -> Iterator[Cursor]:
 
 
 def writing(conn: Connection, work: Callable[[Cursor], T], *,
-            one_at_a_time: tuple[str, int] | None = None) -> T:
+            one_at_a_time: tuple[str, int] | None = None, locks_rows: bool = False) -> T:
     """Run `work(cursor)` in one transaction and return its result, retrying on conflict.
 
     `work` must be safe to run again: on a conflict (or a dropped connection) everything is rolled
     back and `work` starts over on a fresh snapshot. Writers that would all change the same rows
     (forming teams from one lobby) name a key, `one_at_a_time=("lobby", campaign_id)`: they then
     take turns across processes instead of colliding and retrying.
+
+    `locks_rows=True` says that `work` locks the rows it will change (`Cursor.for_update`)
+    before it reads what it decides on, and re-checks under those locks: on PostgreSQL it then
+    runs at READ COMMITTED, each statement seeing what others committed, so busy writers wait
+    for a row or pass it by instead of failing on an old snapshot.
     """
     for attempt in range(_MAX_ATTEMPTS):
         try:
-            with conn.transaction(one_at_a_time) as cur:
+            with conn.transaction(one_at_a_time, locks_rows) as cur:
                 return work(cur)
         except conn.retryable_errors:
             if attempt == _MAX_ATTEMPTS - 1:

@@ -88,12 +88,12 @@ class Connection:
     def cursor(self) -> Cursor:
         raise NotImplementedError
 
-    def transaction(self, one_at_a_time: tuple[str, int] | None = None
-                    ) -> AbstractContextManager[Cursor]:
+    def transaction(self, one_at_a_time: tuple[str, int] | None = None,
+                    locks_rows: bool = False) -> AbstractContextManager[Cursor]:
         """A cursor inside one transaction: committed when the block ends, else rolled back.
 
         With `one_at_a_time`, transactions naming the same key run one after the other, each on
-        a snapshot taken after the previous one committed.
+        a snapshot taken after the previous one committed; `locks_rows`: see `core.db.writing`.
         """
         raise NotImplementedError
 

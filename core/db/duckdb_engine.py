@@ -89,8 +89,8 @@ class DuckDBConnection(Connection):
         return DuckDBCursor(self._raw.cursor())
 
     @contextmanager
-    def transaction(self, one_at_a_time: tuple[str, int] | None = None
-                    ) -> Iterator[DuckDBCursor]:
+    def transaction(self, one_at_a_time: tuple[str, int] | None = None,
+                    locks_rows: bool = False) -> Iterator[DuckDBCursor]:
         # Every writer of the process already takes turns (`_write_lock`): no key is needed.
         cur = self.cursor()
         try:

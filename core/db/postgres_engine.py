@@ -2,8 +2,10 @@
 
 Writes run at REPEATABLE READ: like DuckDB, a transaction works on a snapshot and the second of
 two transactions changing one row fails with a serialization error, which `writing` retries. So
-the compare-and-swap logic core relies on holds across processes; claims add row locks
-(`Cursor.for_update`) so that claimers pass each other instead of colliding.
+the compare-and-swap logic core relies on holds across processes. Claims and submissions lock
+the item row first (`Cursor.for_update`) and re-check under the lock; they run at READ
+COMMITTED (`writing(..., locks_rows=True)`), so that claimers pass each other's items by
+(SKIP LOCKED) instead of failing on snapshots when many experts work one campaign.
 """
 
 from __future__ import annotations
@@ -139,9 +141,11 @@ class PostgresConnection(Connection):
         return PostgresCursor(raw, release=self._pool.putconn)
 
     @contextmanager
-    def transaction(self, one_at_a_time: tuple[str, int] | None = None
-                    ) -> Iterator[PostgresCursor]:
+    def transaction(self, one_at_a_time: tuple[str, int] | None = None,
+                    locks_rows: bool = False) -> Iterator[PostgresCursor]:
         with self._pool.connection() as raw:
+            raw.isolation_level = (IsolationLevel.READ_COMMITTED if locks_rows
+                                   else IsolationLevel.REPEATABLE_READ)
             # Taken before BEGIN, so the transaction's snapshot sees the previous holder's work.
             turn = _Turn(raw, one_at_a_time)
             with turn, raw.transaction():
