@@ -95,44 +95,91 @@ def majority_vote(labels: pd.DataFrame, item: str = "item", label: str = "label"
                          "tie": tie.to_numpy()})
 
 
+# crowd-kit's floor for a probability: a (true, given) pair a worker never showed is very
+# unlikely, not impossible. Additive smoothing (+0.01 on every cell) is no such floor: it is
+# as large as the counts of a worker seen a few times, so with one answer per item it let the
+# class priors overrule 85 of 200 sole answers.
+FLOOR = 1e-10
+
+
 def dawid_skene(labels: pd.DataFrame, item: str = "item", worker: str = "worker",
-                label: str = "label", iterations: int = 100, tolerance: float = 1e-6
+                label: str = "label", iterations: int = 100, tolerance: float = 1e-5
                 ) -> pd.DataFrame:
     """Labels by Dawid-Skene EM over per-worker confusion matrices, started from the votes.
 
     Returns one row per item: label (the most probable class), confidence (its posterior) and
-    tie (True when the top two posteriors are equal). Works on the label rows directly, so
-    memory grows with the number of labels, not items x workers.
+    tie (True when the top two posteriors are equal); `attrs["iterations"]` says how many EM
+    rounds ran. EM stops once the log-likelihood per label gains less than `tolerance` in a
+    round (crowd-kit's rule). Works on the label rows directly, so memory grows with the
+    number of labels, not items x workers.
     """
-    items, at_item = np.unique(labels[item], return_inverse=True)
-    workers, at_worker = np.unique(labels[worker], return_inverse=True)
-    classes, given = np.unique(labels[label], return_inverse=True)
-    n_items, n_classes = len(items), len(classes)
-    n_workers = len(workers)
-    cell = at_worker * n_classes + given  # (worker, given label) of each label row
-    posterior = np.full((n_items, n_classes), 1e-9)  # start from the (soft) majority vote
-    np.add.at(posterior, (at_item, given), 1)
-    posterior /= posterior.sum(axis=1, keepdims=True)
-    for _ in range(iterations):
-        priors = posterior.mean(axis=0)
-        # confusion[w, true, given], smoothed so an unseen pair is unlikely, not impossible
-        confusion = np.stack([
-            np.bincount(cell, posterior[at_item, t], n_workers * n_classes)
-            .reshape(n_workers, n_classes) for t in range(n_classes)], axis=1) + 0.01
-        confusion /= confusion.sum(axis=2, keepdims=True)
-        log_confusion = np.log(confusion)
-        log_like = np.log(priors) + np.stack([
-            np.bincount(at_item, log_confusion[at_worker, t, given], n_items)
-            for t in range(n_classes)], axis=1)
-        log_like -= log_like.max(axis=1, keepdims=True)
-        updated = np.exp(log_like)
-        updated /= updated.sum(axis=1, keepdims=True)
-        converged = np.abs(updated - posterior).max() < tolerance
-        posterior = updated
-        if converged:
-            break
+    if labels.empty:
+        result = pd.DataFrame(columns=[item, "label", "confidence", "tie"])
+        result.attrs["iterations"] = 0
+        return result
+    items, at_item = np.unique(labels[item].to_numpy(), return_inverse=True)
+    workers, at_worker = np.unique(labels[worker].to_numpy(), return_inverse=True)
+    classes, given = np.unique(labels[label].to_numpy(), return_inverse=True)
+    by_item = np.argsort(at_item, kind="stable")
+    fit = _DawidSkene(at_item[by_item], at_worker[by_item], given[by_item], len(workers),
+                      len(classes))
+    posterior, rounds = fit.run(iterations, tolerance)
     order = np.argsort(posterior, axis=1)
-    best, second = order[:, -1], order[:, -2] if n_classes > 1 else order[:, -1]
-    top = posterior[np.arange(n_items), best]
-    tie = (n_classes > 1) & np.isclose(top, posterior[np.arange(n_items), second])
-    return pd.DataFrame({item: items, "label": classes[best], "confidence": top, "tie": tie})
+    best, second = order[:, -1], order[:, -2] if len(classes) > 1 else order[:, -1]
+    top = posterior[np.arange(len(items)), best]
+    tie = (len(classes) > 1) & np.isclose(top, posterior[np.arange(len(items)), second])
+    result = pd.DataFrame({item: items, "label": classes[best], "confidence": top, "tie": tie})
+    result.attrs["iterations"] = rounds
+    return result
+
+
+class _DawidSkene:
+    """The EM state over label rows sorted by item: (item, worker, given class) per row."""
+
+    def __init__(self, at_item: np.ndarray, at_worker: np.ndarray, given: np.ndarray,
+                 n_workers: int, n_classes: int) -> None:
+        self.at_item, self.given, self.n_classes = at_item, given, n_classes
+        self.cell = at_worker * n_classes + given  # (worker, given class) of each row
+        self.n_cells = n_workers * n_classes
+        self.starts = np.flatnonzero(np.r_[True, at_item[1:] != at_item[:-1]])
+        # Normalise each worker's confusion rows over the classes the worker did give, as
+        # crowd-kit does; classes the worker never gave have no row to explain.
+        self.seen = np.bincount(self.cell, minlength=self.n_cells) > 0
+        self.worker_of_cell = np.repeat(np.arange(n_workers), n_classes)
+        self.n_workers = n_workers
+
+    def run(self, iterations: int, tolerance: float) -> tuple[np.ndarray, int]:
+        """EM from the vote shares until the log-likelihood stops rising; (posterior, rounds)."""
+        posterior = np.zeros((len(self.starts), self.n_classes))
+        np.add.at(posterior, (self.at_item, self.given), 1)
+        posterior /= posterior.sum(axis=1, keepdims=True)
+        previous = -np.inf
+        for rounds in range(1, iterations + 1):
+            log_priors, log_confusion = self.maximise(posterior)
+            posterior, log_likelihood = self.expect(log_priors, log_confusion)
+            if log_likelihood - previous < tolerance:
+                return posterior, rounds
+            previous = log_likelihood
+        return posterior, iterations
+
+    def maximise(self, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class priors and each row's log P(given | true class) from the posteriors (M-step)."""
+        priors = np.maximum(posterior.mean(axis=0), FLOOR)
+        mass = posterior[self.at_item]  # per row: weight of each true class
+        # counts[cell, true]: expected times the worker gave that class when the truth was true
+        counts = np.stack([np.bincount(self.cell, mass[:, t], self.n_cells)
+                           for t in range(self.n_classes)], axis=1)
+        counts = np.where(self.seen[:, None], np.maximum(counts, FLOOR), 0.0)
+        totals = np.stack([np.bincount(self.worker_of_cell, counts[:, t], self.n_workers)
+                           for t in range(self.n_classes)], axis=1)
+        return np.log(priors), np.log(counts[self.cell] / totals[self.cell // self.n_classes])
+
+    def expect(self, log_priors: np.ndarray, log_confusion: np.ndarray
+               ) -> tuple[np.ndarray, float]:
+        """Posteriors of each item's true class, and the log-likelihood per row (E-step)."""
+        log_joint = log_priors + np.add.reduceat(log_confusion, self.starts, axis=0)
+        peak = log_joint.max(axis=1, keepdims=True)
+        joint = np.exp(log_joint - peak)
+        evidence = joint.sum(axis=1, keepdims=True)
+        log_likelihood = float((peak + np.log(evidence)).sum()) / len(self.cell)
+        return joint / evidence, log_likelihood
