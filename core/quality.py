@@ -81,7 +81,8 @@ def _answers(conn, campaign_id: int, question: dict) -> pd.DataFrame:
     with reading(conn) as cur:
         return cur.execute(
             f"SELECT r.item_id AS item, r.user_id AS worker, {label} AS label, "
-            "i.gold->>$q AS gold FROM responses r JOIN items i ON i.id = r.item_id "
+            "g.gold FROM responses r LEFT JOIN (SELECT id, gold->>$q AS gold FROM items "
+            "WHERE campaign_id = $c AND gold IS NOT NULL) g ON g.id = r.item_id "
             "WHERE r.campaign_id = $c AND r.status <> 'rejected' AND r.answer->>$q IS NOT NULL",
             {"c": campaign_id, "q": question["id"]}).df()
 
@@ -122,30 +123,28 @@ def _item_labels(campaign_id: int, question: dict, answers: pd.DataFrame,
 
 def _expert_quality(campaign_id: int, answers: pd.DataFrame, labels: pd.DataFrame,
                     now: datetime) -> pd.DataFrame:
-    """Each expert's score: gold items answered right, and answers on items others answered
-    too that match the item's stored (shown) Dawid-Skene label; ties check nothing."""
+    """Each expert's checks: gold items answered right, and answers on items others answered
+    too that match the item's stored (shown) Dawid-Skene label; a tie checks nothing."""
     if answers.empty:
         return answers
-    gold = answers[answers["gold"].notna()]
     stored = labels.set_index("item_id")
     decided = stored["ds_label"][(stored["answers"] >= 2) & stored["ds_label"].notna()]
-    shared = answers[answers["gold"].isna() & answers["item"].isin(decided.index)]
-    consensus = None if shared.empty else shared.assign(
-        agreed=shared["label"].to_numpy() == decided.reindex(shared["item"]).to_numpy())
-    per_expert = pd.DataFrame({"user_id": answers["worker"].unique()}).set_index("user_id")
-    per_expert["gold_answers"] = gold.groupby("worker").size()
-    per_expert["gold_correct"] = (gold["label"] == gold["gold"]).groupby(gold["worker"]).sum()
-    if consensus is not None:
-        per_expert["consensus_answers"] = consensus.groupby("worker").size()
-        per_expert["consensus_agreed"] = consensus.groupby("worker")["agreed"].sum()
-    per_expert = per_expert.reindex(columns=["gold_answers", "gold_correct", "consensus_answers",
-                                             "consensus_agreed"]).fillna(0).astype(int)
+    on_gold = answers["gold"].notna().to_numpy()
+    checked = ~on_gold & answers["item"].isin(decided.index).to_numpy()
+    consensus = decided.reindex(answers["item"]).to_numpy()
+    label = answers["label"].to_numpy()
+    per_expert = pd.DataFrame({
+        "gold_answers": on_gold,
+        "gold_correct": on_gold & (label == answers["gold"].to_numpy()),
+        "consensus_answers": checked,
+        "consensus_agreed": checked & (label == consensus),
+    }).groupby(answers["worker"].to_numpy()).sum().astype(int)
     checks = per_expert["gold_answers"] + per_expert["consensus_answers"]
     passed = per_expert["gold_correct"] + per_expert["consensus_agreed"]
     per_expert["score"] = (passed / checks.where(checks > 0)).astype(float)
     per_expert["campaign_id"] = campaign_id
     per_expert["computed_at"] = now
-    return per_expert.reset_index()
+    return per_expert.rename_axis("user_id").reset_index()
 
 
 @dataclass(frozen=True)
