@@ -9,6 +9,10 @@ from crowdkit.aggregation import DawidSkene
 
 from core.agreement import dawid_skene
 
+# crowd-kit 1.4.2 calls pandas APIs that pandas 3.1 deprecates; its warnings are not ours.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:crowdkit",
+                                        "ignore::FutureWarning:crowdkit")
+
 BLUEBIRDS = Path(__file__).parent / "data" / "bluebirds"
 CLASSES = ("positive", "neutral", "negative")
 
