@@ -26,11 +26,9 @@ def krippendorff_alpha(data: pd.DataFrame, level: str = "nominal", unit: str = "
     frame = data[[unit, value]].dropna()
     if frame.empty:
         return None
-    units, at_unit = np.unique(frame[unit].to_numpy(), return_inverse=True)
-    values, at_value = np.unique(frame[value].to_numpy(), return_inverse=True)
-    # counts[u, v]: how many coders gave unit u the value v
-    counts = np.zeros((len(units), len(values)))
-    np.add.at(counts, (at_unit, at_value), 1)
+    units, at_unit = _codes(frame[unit])
+    values, at_value = _codes(frame[value])
+    counts = _tally(at_unit, at_value, len(units), len(values))
     sizes = counts.sum(axis=1)
     counts, sizes = counts[sizes >= 2], sizes[sizes >= 2]
     if len(counts) == 0:
@@ -47,6 +45,22 @@ def krippendorff_alpha(data: pd.DataFrame, level: str = "nominal", unit: str = "
         return None
     observed = (coincidences * delta).sum()
     return float(1 - (total - 1) * observed / expected)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct values and each value's position among them, like np.unique.
+
+    Hashing (pandas' factorize) instead of sorting every row: on 100,000 text labels np.unique
+    took about 15 ms a column.
+    """
+    positions, distinct = pd.factorize(values, sort=True)
+    return np.asarray(distinct), positions
+
+
+def _tally(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> np.ndarray:
+    """counts[r, c]: how many times the pair (r, c) occurs, as floats."""
+    flat = np.bincount(rows * n_columns + columns, minlength=n_rows * n_columns)
+    return flat.reshape(n_rows, n_columns).astype(float)
 
 
 def _distance(values: np.ndarray, marginals: np.ndarray, level: str) -> np.ndarray:
@@ -82,57 +96,110 @@ def majority_vote(labels: pd.DataFrame, item: str = "item", label: str = "label"
 
     Returns one row per item: label, confidence (the winning label's share of the votes), tie.
     """
-    counts = labels.groupby([item, label]).size().rename("votes").reset_index()
-    grouped = counts.groupby(item)["votes"]
-    counts["total"], counts["top"] = grouped.transform("sum"), grouped.transform("max")
-    winners = counts[counts["votes"] == counts["top"]]
-    per_item = winners.groupby(item).agg(label=(label, "first"), winners=(label, "size"),
-                                         votes=("votes", "first"), total=("total", "first"))
-    tie = per_item["winners"] > 1
-    return pd.DataFrame({item: per_item.index,
-                         "label": per_item["label"].where(~tie, None).to_numpy(),
-                         "confidence": (per_item["votes"] / per_item["total"]).to_numpy(),
-                         "tie": tie.to_numpy()})
+    items, at_item = _codes(labels[item])
+    classes, given = _codes(labels[label])
+    votes = _tally(at_item, given, len(items), len(classes))
+    top = votes.max(axis=1)
+    tie = (votes == top[:, None]).sum(axis=1) > 1
+    winner = classes[votes.argmax(axis=1)].astype(object)
+    winner[tie] = None
+    return pd.DataFrame({item: items, "label": winner, "confidence": top / votes.sum(axis=1),
+                         "tie": tie})
+
+
+# crowd-kit's floor for a probability: a (true, given) pair a worker never showed is very
+# unlikely, not impossible. Additive smoothing (+0.01 on every cell) is no such floor: it is
+# as large as the counts of a worker seen a few times, so with one answer per item it let the
+# class priors overrule 85 of 200 sole answers.
+FLOOR = 1e-10
 
 
 def dawid_skene(labels: pd.DataFrame, item: str = "item", worker: str = "worker",
-                label: str = "label", iterations: int = 100, tolerance: float = 1e-6
+                label: str = "label", iterations: int = 100, tolerance: float = 1e-5
                 ) -> pd.DataFrame:
     """Labels by Dawid-Skene EM over per-worker confusion matrices, started from the votes.
 
     Returns one row per item: label (the most probable class), confidence (its posterior) and
-    tie (True when the top two posteriors are equal). Works on the label rows directly, so
-    memory grows with the number of labels, not items x workers.
+    tie (True when the top two posteriors are equal); `attrs["iterations"]` says how many EM
+    rounds ran. EM stops once the log-likelihood per label gains less than `tolerance` in a
+    round (crowd-kit's tolerance; crowd-kit watches its evidence bound instead, which on the
+    bluebirds data falls from the first round and stops it after two). Works on the label
+    rows directly, so memory grows with the number of labels, not items x workers.
     """
-    items, at_item = np.unique(labels[item], return_inverse=True)
-    workers, at_worker = np.unique(labels[worker], return_inverse=True)
-    classes, given = np.unique(labels[label], return_inverse=True)
-    n_items, n_classes = len(items), len(classes)
-    n_workers = len(workers)
-    cell = at_worker * n_classes + given  # (worker, given label) of each label row
-    posterior = np.full((n_items, n_classes), 1e-9)  # start from the (soft) majority vote
-    np.add.at(posterior, (at_item, given), 1)
-    posterior /= posterior.sum(axis=1, keepdims=True)
-    for _ in range(iterations):
-        priors = posterior.mean(axis=0)
-        # confusion[w, true, given], smoothed so an unseen pair is unlikely, not impossible
-        confusion = np.stack([
-            np.bincount(cell, posterior[at_item, t], n_workers * n_classes)
-            .reshape(n_workers, n_classes) for t in range(n_classes)], axis=1) + 0.01
-        confusion /= confusion.sum(axis=2, keepdims=True)
-        log_confusion = np.log(confusion)
-        log_like = np.log(priors) + np.stack([
-            np.bincount(at_item, log_confusion[at_worker, t, given], n_items)
-            for t in range(n_classes)], axis=1)
-        log_like -= log_like.max(axis=1, keepdims=True)
-        updated = np.exp(log_like)
-        updated /= updated.sum(axis=1, keepdims=True)
-        converged = np.abs(updated - posterior).max() < tolerance
-        posterior = updated
-        if converged:
-            break
+    if labels.empty:
+        result = pd.DataFrame(columns=[item, "label", "confidence", "tie"])
+        result.attrs["iterations"] = 0
+        return result
+    items, at_item = _codes(labels[item])
+    workers, at_worker = _codes(labels[worker])
+    classes, given = _codes(labels[label])
+    by_item = np.argsort(at_item, kind="stable")
+    fit = _DawidSkene(at_item[by_item], at_worker[by_item], given[by_item], len(workers),
+                      len(classes))
+    posterior, rounds = fit.run(iterations, tolerance)
     order = np.argsort(posterior, axis=1)
-    best, second = order[:, -1], order[:, -2] if n_classes > 1 else order[:, -1]
-    top = posterior[np.arange(n_items), best]
-    tie = (n_classes > 1) & np.isclose(top, posterior[np.arange(n_items), second])
-    return pd.DataFrame({item: items, "label": classes[best], "confidence": top, "tie": tie})
+    best, second = order[:, -1], order[:, -2] if len(classes) > 1 else order[:, -1]
+    top = posterior[np.arange(len(items)), best]
+    tie = (len(classes) > 1) & np.isclose(top, posterior[np.arange(len(items)), second])
+    result = pd.DataFrame({item: items, "label": classes[best], "confidence": top, "tie": tie})
+    result.attrs["iterations"] = rounds
+    return result
+
+
+class _DawidSkene:
+    """The EM state over label rows sorted by item: (item, worker, given class) per row."""
+
+    def __init__(self, at_item: np.ndarray, at_worker: np.ndarray, given: np.ndarray,
+                 n_workers: int, n_classes: int) -> None:
+        self.at_item, self.given, self.n_classes = at_item, given, n_classes
+        self.cell = at_worker * n_classes + given  # (worker, given class) of each row
+        self.n_cells = n_workers * n_classes
+        self.starts = np.flatnonzero(np.r_[True, at_item[1:] != at_item[:-1]])
+        # Normalise each worker's confusion rows over the classes the worker did give, as
+        # crowd-kit does; classes the worker never gave have no row to explain.
+        self.seen = np.bincount(self.cell, minlength=self.n_cells) > 0
+        self.worker_of_cell = np.repeat(np.arange(n_workers), n_classes)
+        self.n_workers = n_workers
+        # Per-row buffers reused every round: allocating them afresh cost as much as the work.
+        self.mass = np.empty((len(at_item), n_classes))
+        self.row_logs = np.empty((len(at_item), n_classes))
+
+    def run(self, iterations: int, tolerance: float) -> tuple[np.ndarray, int]:
+        """EM from the vote shares until the log-likelihood stops rising; (posterior, rounds)."""
+        posterior = _tally(self.at_item, self.given, len(self.starts), self.n_classes)
+        posterior /= posterior.sum(axis=1, keepdims=True)
+        previous = -np.inf
+        for rounds in range(1, iterations + 1):
+            log_priors, log_confusion = self.maximise(posterior)
+            posterior, log_likelihood = self.expect(log_priors, log_confusion)
+            if log_likelihood - previous < tolerance:
+                return posterior, rounds
+            previous = log_likelihood
+        return posterior, iterations
+
+    def maximise(self, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class priors and each row's log P(given | true class) from the posteriors (M-step)."""
+        priors = np.maximum(posterior.mean(axis=0), FLOOR)
+        # np.take: a row gather about 4x faster than fancy indexing
+        mass = np.take(posterior, self.at_item, axis=0, out=self.mass)  # true-class weights
+        # counts[cell, true]: expected times the worker gave that class when the truth was true
+        counts = np.stack([np.bincount(self.cell, mass[:, t], self.n_cells)
+                           for t in range(self.n_classes)], axis=1)
+        counts = np.where(self.seen[:, None], np.maximum(counts, FLOOR), 0.0)
+        totals = np.stack([np.bincount(self.worker_of_cell, counts[:, t], self.n_workers)
+                           for t in range(self.n_classes)], axis=1)
+        # Logs of the small (cell, true) table, then one gather per row; cells nobody used
+        # are never gathered, so their log(0) is masked rather than computed.
+        log_cells = np.log(np.where(self.seen[:, None], counts, 1.0)) - np.log(
+            totals)[self.worker_of_cell]
+        return np.log(priors), np.take(log_cells, self.cell, axis=0, out=self.row_logs)
+
+    def expect(self, log_priors: np.ndarray, log_confusion: np.ndarray
+               ) -> tuple[np.ndarray, float]:
+        """Posteriors of each item's true class, and the log-likelihood per row (E-step)."""
+        log_joint = log_priors + np.add.reduceat(log_confusion, self.starts, axis=0)
+        peak = log_joint.max(axis=1, keepdims=True)
+        joint = np.exp(log_joint - peak)
+        evidence = joint.sum(axis=1, keepdims=True)
+        log_likelihood = float((peak + np.log(evidence)).sum()) / len(self.cell)
+        return joint / evidence, log_likelihood

@@ -17,6 +17,11 @@ from core.db import reading, writing
 
 # The level of measurement Krippendorff's alpha uses for each question type.
 ALPHA_LEVELS = {"single_choice": "nominal", "multiple_choice": "nominal", "rating": "ordinal"}
+# How an answer becomes a comparable label, per question type. A multiple-choice answer is a
+# set: its options sorted and deduplicated, so the order they were clicked in does not count.
+_LABEL_SQL = {"multiple_choice":
+              "to_json(list_sort(list_distinct(CAST(r.answer->$q AS VARCHAR[]))))::VARCHAR"}
+_PLAIN_LABEL_SQL = "r.answer->>$q"
 
 
 def key_question(spec: dict) -> dict | None:
@@ -32,13 +37,13 @@ def refresh(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime) ->
     campaign = campaigns.get(conn, campaign_id)
     spec = campaigns.spec(conn, campaign_id, campaign.spec_version)
     question = key_question(spec)
-    answers = {q["id"]: _answers(conn, campaign_id, q["id"]) for q in workflow.questions(spec)
+    answers = {q["id"]: _answers(conn, campaign_id, q) for q in workflow.questions(spec)
                if q["type"] in ALPHA_LEVELS}
     alphas = _agreement(campaign_id, spec, answers, now)
     labels = experts = None
     if question:
         labels = _item_labels(campaign_id, question, answers[question["id"]], now)
-        experts = _expert_quality(campaign_id, answers[question["id"]], now)
+        experts = _expert_quality(campaign_id, answers[question["id"]], labels, now)
 
     def work(cur: duckdb.DuckDBPyConnection) -> None:
         for table in ("campaign_agreement", "item_labels", "expert_quality"):
@@ -70,14 +75,16 @@ def refresh_if_stale(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: dat
     return bool(stale)
 
 
-def _answers(conn, campaign_id: int, question_id: str) -> pd.DataFrame:
-    """Kept answers to one question as (item, worker, label, gold) rows."""
+def _answers(conn, campaign_id: int, question: dict) -> pd.DataFrame:
+    """Kept answers to one question as (item, worker, label, gold) rows, labels comparable."""
+    label = _LABEL_SQL.get(question["type"], _PLAIN_LABEL_SQL)
     with reading(conn) as cur:
         return cur.execute(
-            "SELECT r.item_id AS item, r.user_id AS worker, r.answer->>$q AS label, "
-            "i.gold->>$q AS gold FROM responses r JOIN items i ON i.id = r.item_id "
+            f"SELECT r.item_id AS item, r.user_id AS worker, {label} AS label, "
+            "g.gold FROM responses r LEFT JOIN (SELECT id, gold->>$q AS gold FROM items "
+            "WHERE campaign_id = $c AND gold IS NOT NULL) g ON g.id = r.item_id "
             "WHERE r.campaign_id = $c AND r.status <> 'rejected' AND r.answer->>$q IS NOT NULL",
-            {"c": campaign_id, "q": question_id}).df()
+            {"c": campaign_id, "q": question["id"]}).df()
 
 
 def _agreement(campaign_id: int, spec: dict, by_question: dict[str, pd.DataFrame],
@@ -114,31 +121,30 @@ def _item_labels(campaign_id: int, question: dict, answers: pd.DataFrame,
         "answers": counts.reindex(votes.index).values, "computed_at": now})
 
 
-def _expert_quality(campaign_id: int, answers: pd.DataFrame, now: datetime) -> pd.DataFrame:
+def _expert_quality(campaign_id: int, answers: pd.DataFrame, labels: pd.DataFrame,
+                    now: datetime) -> pd.DataFrame:
+    """Each expert's checks: gold items answered right, and answers on items others answered
+    too that match the item's stored (shown) Dawid-Skene label; a tie checks nothing."""
     if answers.empty:
         return answers
-    gold = answers[answers["gold"].notna()]
-    shared = answers[answers["gold"].isna()]
-    shared = shared[shared.groupby("item")["item"].transform("size") >= 2]
-    consensus = agreement.dawid_skene(shared).set_index("item") if not shared.empty else None
-    if consensus is not None:
-        decided = consensus[~consensus["tie"]]["label"]
-        shared = shared[shared["item"].isin(decided.index)]
-        shared = shared.assign(agreed=shared["label"].values == decided[shared["item"]].values)
-    per_expert = pd.DataFrame({"user_id": answers["worker"].unique()}).set_index("user_id")
-    per_expert["gold_answers"] = gold.groupby("worker").size()
-    per_expert["gold_correct"] = (gold["label"] == gold["gold"]).groupby(gold["worker"]).sum()
-    if consensus is not None:
-        per_expert["consensus_answers"] = shared.groupby("worker").size()
-        per_expert["consensus_agreed"] = shared.groupby("worker")["agreed"].sum()
-    per_expert = per_expert.reindex(columns=["gold_answers", "gold_correct", "consensus_answers",
-                                             "consensus_agreed"]).fillna(0).astype(int)
+    stored = labels.set_index("item_id")
+    decided = stored["ds_label"][(stored["answers"] >= 2) & stored["ds_label"].notna()]
+    on_gold = answers["gold"].notna().to_numpy()
+    checked = ~on_gold & answers["item"].isin(decided.index).to_numpy()
+    consensus = decided.reindex(answers["item"]).to_numpy()
+    label = answers["label"].to_numpy()
+    per_expert = pd.DataFrame({
+        "gold_answers": on_gold,
+        "gold_correct": on_gold & (label == answers["gold"].to_numpy()),
+        "consensus_answers": checked,
+        "consensus_agreed": checked & (label == consensus),
+    }).groupby(answers["worker"].to_numpy()).sum().astype(int)
     checks = per_expert["gold_answers"] + per_expert["consensus_answers"]
     passed = per_expert["gold_correct"] + per_expert["consensus_agreed"]
     per_expert["score"] = (passed / checks.where(checks > 0)).astype(float)
     per_expert["campaign_id"] = campaign_id
     per_expert["computed_at"] = now
-    return per_expert.reset_index()
+    return per_expert.rename_axis("user_id").reset_index()
 
 
 @dataclass(frozen=True)

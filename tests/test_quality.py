@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core import assign, campaigns, leaderboard, lifecycle, pay, quality, responses, review
-from tests.conftest import NOW
+from tests.conftest import CLASSIFY, NOW
 
 
 def label(conn, user, campaign, value, when=NOW, rng=None, seconds=120):
@@ -164,3 +164,63 @@ def test_refresh_runs_only_when_something_changed(conn, requester, make_user, ma
     first = conn.execute("SELECT min(id) FROM responses").fetchone()[0]
     review.reject(conn, requester, first, "Wrong", NOW + timedelta(hours=3))
     assert quality.refresh_if_stale(conn, campaign.id, NOW + timedelta(hours=4))
+
+
+def answer_by(conn, user, campaign, choose, when=NOW):
+    """Claim the expert's next item, if any is left, and answer what `choose(item_id)` says."""
+    got = assign.claim_next(conn, user, campaign.id, when).assignment
+    if got is not None:
+        responses.submit(conn, user, got.item_id, {"label": choose(got.item_id)},
+                         got.spec_version, when + timedelta(seconds=120))
+
+
+def test_consensus_scores_count_agreement_with_the_stored_labels(conn, make_user,
+                                                                 make_campaign):
+    campaign = make_campaign(n_items=30, overlap=2)
+    options, rng = ["positive", "negative", "neutral"], random.Random(1)
+    # Experts of mixed reliability and effort take turns; a few items end with one answer.
+    plan = [(0.9, 30), (0.5, 20), (0.4, 8), (0.85, 2)]
+    people = [make_user(f"expert{n}") for n in range(len(plan))]
+    for turn in range(max(count for _, count in plan)):
+        for person, (accuracy, count) in zip(people, plan, strict=True):
+            if turn < count:
+                answer_by(conn, person, campaign, lambda item, a=accuracy: (
+                    options[item % 3] if rng.random() < a else rng.choice(options)))
+    quality.refresh(conn, campaign.id, NOW + timedelta(hours=1))
+    # What each expert's score must count: their answers on items others answered too,
+    # checked against the label stored and shown for the item.
+    expected = conn.execute(
+        "SELECT r.user_id, count(*), count(*) FILTER (r.answer->>'label' = l.ds_label) "
+        "FROM responses r JOIN item_labels l ON l.item_id = r.item_id "
+        "WHERE r.campaign_id = ? AND l.answers >= 2 AND l.ds_label IS NOT NULL "
+        "GROUP BY r.user_id ORDER BY r.user_id", [campaign.id]).fetchall()
+    stored = conn.execute(
+        "SELECT user_id, consensus_answers, consensus_agreed FROM expert_quality "
+        "WHERE campaign_id = ? AND consensus_answers > 0 ORDER BY user_id",
+        [campaign.id]).fetchall()
+    assert stored == expected
+
+
+TAGGING = CLASSIFY.rstrip("\n") + """
+  - type: multiple_choice
+    id: topics
+    prompt: Which topics does it touch?
+    options: [price, delivery, support]
+"""
+
+
+def test_multiple_choice_answers_agree_whatever_order_the_options_were_picked_in(
+        conn, make_user, make_campaign):
+    campaign = make_campaign(n_items=3, overlap=2, spec=TAGGING)
+    ada, bob = make_user("ada"), make_user("bob")
+    picks = {ada: [["price", "delivery"], ["support"], ["delivery", "support"]],
+             bob: [["delivery", "price"], ["support"], ["support", "delivery", "support"]]}
+    for person, answers in picks.items():
+        for topics in answers:
+            got = assign.claim_next(conn, person, campaign.id, NOW).assignment
+            responses.submit(conn, person, got.item_id, {"label": "positive", "topics": topics},
+                             got.spec_version, NOW + timedelta(seconds=120))
+    quality.refresh(conn, campaign.id, NOW + timedelta(hours=1))
+    alpha = quality.agreement_table(conn, campaign.id).set_index("question_id")
+    assert alpha.loc["topics", "alpha"] == pytest.approx(1.0)
+    assert alpha.loc["topics", "units"] == 3
