@@ -6,22 +6,17 @@ stores it, so pages, the leaderboard and exports read plain tables.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
 import pandas as pd
 
 from core import agreement, campaigns, workflow
-from core.db import reading, writing
+from core.db import Connection, Cursor, frame_table, reading, writing
 
 # The level of measurement Krippendorff's alpha uses for each question type.
 ALPHA_LEVELS = {"single_choice": "nominal", "multiple_choice": "nominal", "rating": "ordinal"}
-# How an answer becomes a comparable label, per question type. A multiple-choice answer is a
-# set: its options sorted and deduplicated, so the order they were clicked in does not count.
-_LABEL_SQL = {"multiple_choice":
-              "to_json(list_sort(list_distinct(CAST(r.answer->$q AS VARCHAR[]))))::VARCHAR"}
-_PLAIN_LABEL_SQL = "r.answer->>$q"
 
 
 def key_question(spec: dict) -> dict | None:
@@ -32,7 +27,7 @@ def key_question(spec: dict) -> dict | None:
     return None
 
 
-def refresh(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime) -> None:
+def refresh(conn: Connection, campaign_id: int, now: datetime) -> None:
     """Recompute and store the campaign's item labels, agreement and expert quality."""
     campaign = campaigns.get(conn, campaign_id)
     spec = campaigns.spec(conn, campaign_id, campaign.spec_version)
@@ -45,20 +40,20 @@ def refresh(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime) ->
         labels = _item_labels(campaign_id, question, answers[question["id"]], now)
         experts = _expert_quality(campaign_id, answers[question["id"]], labels, now)
 
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
+    def work(cur: Cursor) -> None:
         for table in ("campaign_agreement", "item_labels", "expert_quality"):
             cur.execute(f"DELETE FROM {table} WHERE campaign_id = ?", [campaign_id])
         for table, frame in (("campaign_agreement", alphas), ("item_labels", labels),
                              ("expert_quality", experts)):
             if frame is not None and not frame.empty:
-                cur.register("fresh", frame)
-                cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM fresh")
-                cur.unregister("fresh")
+                columns = ", ".join(frame.columns)  # our own frames' names, never input
+                with frame_table(cur, "fresh", frame, like=table):
+                    cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM fresh")
 
     writing(conn, work)
 
 
-def refresh_if_stale(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: datetime) -> bool:
+def refresh_if_stale(conn: Connection, campaign_id: int, now: datetime) -> bool:
     """Refresh when answers or reviews came in after the last computation; True if it ran."""
     with reading(conn) as cur:
         stale = cur.execute(
@@ -77,14 +72,22 @@ def refresh_if_stale(conn: duckdb.DuckDBPyConnection, campaign_id: int, now: dat
 
 def _answers(conn, campaign_id: int, question: dict) -> pd.DataFrame:
     """Kept answers to one question as (item, worker, label, gold) rows, labels comparable."""
-    label = _LABEL_SQL.get(question["type"], _PLAIN_LABEL_SQL)
     with reading(conn) as cur:
-        return cur.execute(
-            f"SELECT r.item_id AS item, r.user_id AS worker, {label} AS label, "
+        answers = cur.execute(
+            "SELECT r.item_id AS item, r.user_id AS worker, r.answer->>$q AS label, "
             "g.gold FROM responses r LEFT JOIN (SELECT id, gold->>$q AS gold FROM items "
             "WHERE campaign_id = $c AND gold IS NOT NULL) g ON g.id = r.item_id "
             "WHERE r.campaign_id = $c AND r.status <> 'rejected' AND r.answer->>$q IS NOT NULL",
             {"c": campaign_id, "q": question["id"]}).df()
+    if question["type"] == "multiple_choice":
+        answers["label"] = answers["label"].map(_as_set)
+    return answers
+
+
+def _as_set(choices: str) -> str:
+    """A multiple-choice answer as a set: its options sorted and deduplicated, so the order
+    they were clicked in does not count."""
+    return json.dumps(sorted(set(json.loads(choices))), ensure_ascii=False, separators=(",", ":"))
 
 
 def _agreement(campaign_id: int, spec: dict, by_question: dict[str, pd.DataFrame],
@@ -174,7 +177,7 @@ class Quality:
         return "; ".join(parts).capitalize() + "."
 
 
-def for_expert(conn: duckdb.DuckDBPyConnection, user_id: int) -> list[Quality]:
+def for_expert(conn: Connection, user_id: int) -> list[Quality]:
     """The expert's stored quality in each campaign, newest campaign first."""
     with reading(conn) as cur:
         rows = cur.execute(
@@ -185,7 +188,7 @@ def for_expert(conn: duckdb.DuckDBPyConnection, user_id: int) -> list[Quality]:
     return [Quality(*row) for row in rows]
 
 
-def stale_campaigns(conn: duckdb.DuckDBPyConnection, user_id: int) -> list[int]:
+def stale_campaigns(conn: Connection, user_id: int) -> list[int]:
     """Campaigns the expert answered in whose quality was computed before their last answer."""
     with reading(conn) as cur:
         return [r[0] for r in cur.execute(
@@ -195,7 +198,7 @@ def stale_campaigns(conn: duckdb.DuckDBPyConnection, user_id: int) -> list[int]:
             [user_id]).fetchall()]
 
 
-def agreement_table(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> pd.DataFrame:
+def agreement_table(conn: Connection, campaign_id: int) -> pd.DataFrame:
     """Krippendorff's alpha per question, as last computed."""
     with reading(conn) as cur:
         return cur.execute("SELECT question_id, level, alpha, units, computed_at FROM "
@@ -203,7 +206,7 @@ def agreement_table(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> pd.Dat
                            [campaign_id]).df()
 
 
-def labels_table(conn: duckdb.DuckDBPyConnection, campaign_id: int,
+def labels_table(conn: Connection, campaign_id: int,
                  limit: int = 1000) -> pd.DataFrame:
     """Aggregated labels per item (majority vote and Dawid-Skene), least certain first."""
     with reading(conn) as cur:
@@ -214,7 +217,7 @@ def labels_table(conn: duckdb.DuckDBPyConnection, campaign_id: int,
             [campaign_id, limit]).df()
 
 
-def campaign_scores(conn: duckdb.DuckDBPyConnection, campaign_id: int) -> pd.DataFrame:
+def campaign_scores(conn: Connection, campaign_id: int) -> pd.DataFrame:
     """Each expert's stored quality score in the campaign, by username."""
     with reading(conn) as cur:
         return cur.execute("SELECT u.username AS expert, q.score AS quality FROM expert_quality q"

@@ -190,7 +190,7 @@ def test_consensus_scores_count_agreement_with_the_stored_labels(conn, make_user
     # What each expert's score must count: their answers on items others answered too,
     # checked against the label stored and shown for the item.
     expected = conn.execute(
-        "SELECT r.user_id, count(*), count(*) FILTER (r.answer->>'label' = l.ds_label) "
+        "SELECT r.user_id, count(*), count(*) FILTER (WHERE r.answer->>'label' = l.ds_label) "
         "FROM responses r JOIN item_labels l ON l.item_id = r.item_id "
         "WHERE r.campaign_id = ? AND l.answers >= 2 AND l.ds_label IS NOT NULL "
         "GROUP BY r.user_id ORDER BY r.user_id", [campaign.id]).fetchall()

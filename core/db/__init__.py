@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from core.db.base import Connection, Cursor, DatabaseBusy, DatabaseUnavailable
 
@@ -159,9 +160,14 @@ def copy_to_file(conn: Connection, query: str, params: dict, path: Path, options
 
 
 @contextmanager
-def frame_table(cur: Cursor, name: str, frame: pd.DataFrame) -> Iterator[str]:
-    """`frame` as a table called `name` for the statements run inside the block."""
-    cur.attach_frame(name, frame)
+def frame_table(cur: Cursor, name: str, frame: pd.DataFrame | pa.Table,
+                like: str | None = None) -> Iterator[str]:
+    """`frame` as a table called `name` for the statements run inside the block.
+
+    `like` names a table whose column types the frame's columns of the same names take (for
+    columns pandas cannot type, such as one holding only missing values).
+    """
+    cur.attach_frame(name, frame, like)
     try:
         yield name
     finally:

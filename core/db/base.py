@@ -69,7 +69,8 @@ class Cursor:
         """The names of the result's columns (empty for a statement without a result)."""
         raise NotImplementedError
 
-    def attach_frame(self, name: str, frame: pd.DataFrame) -> None:
+    def attach_frame(self, name: str, frame: pd.DataFrame | pa.Table,
+                     like: str | None = None) -> None:
         raise NotImplementedError
 
     def detach_frame(self, name: str) -> None:

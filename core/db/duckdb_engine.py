@@ -56,8 +56,9 @@ class DuckDBCursor(Cursor):
     def columns(self) -> list[str]:
         return [d[0] for d in self._raw.description or []]
 
-    def attach_frame(self, name: str, frame: pd.DataFrame | pa.Table) -> None:
-        self._raw.register(name, frame)
+    def attach_frame(self, name: str, frame: pd.DataFrame | pa.Table,
+                     like: str | None = None) -> None:
+        self._raw.register(name, frame)  # DuckDB casts untyped columns as it inserts
 
     def detach_frame(self, name: str) -> None:
         self._raw.unregister(name)

@@ -97,15 +97,24 @@ class PostgresCursor(Cursor):
     def columns(self) -> list[str]:
         return [d.name for d in self._raw.description or []]
 
-    def attach_frame(self, name: str, frame: pd.DataFrame | pa.Table) -> None:
+    def attach_frame(self, name: str, frame: pd.DataFrame | pa.Table,
+                     like: str | None = None) -> None:
         table = frame if isinstance(frame, pa.Table) else _arrow_of(frame)
-        columns = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in table.schema)
+        known = self._column_types(like) if like else {}
+        columns = ", ".join(f'"{f.name}" {known.get(f.name) or _pg_type(f.type)}'
+                            for f in table.schema)
         self._raw.execute(f"CREATE TEMP TABLE {name} ({columns})")
         quoted = ", ".join(f'"{f.name}"' for f in table.schema)
         with self._raw.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
             for batch in table.to_batches(max_chunksize=50_000):
                 for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
                     copy.write_row(row)
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        return dict(self._raw.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [table]).fetchall())
 
     def detach_frame(self, name: str) -> None:
         self._raw.execute(f"DROP TABLE IF EXISTS {name}")
