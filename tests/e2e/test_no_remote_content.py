@@ -105,7 +105,8 @@ def site(start_server, outside, tmp_path_factory: pytest.TempPathFactory):
     finally:
         conn.close()  # one process per database file: the app opens it next
     try:
-        yield start_server(QUORUM_DB=str(path), FAKE_KEY="sk-e2e"), campaign.id
+        yield start_server(QUORUM_DB=str(path), FAKE_KEY="sk-e2e", QUORUM_MODEL_KEY_VARS="FAKE_KEY",
+                           QUORUM_MODEL_HOSTS="127.0.0.1"), campaign.id
     finally:
         fake.stop()
 
