@@ -96,7 +96,7 @@ def start(replicas: int = 2, port: int | None = None, extra_env: dict[str, str] 
     if shutil.which("haproxy") is None:
         raise RuntimeError("HAProxy is not installed: apt-get install haproxy")
     folder = Path(tempfile.mkdtemp(prefix="quorum-deploy-"))
-    database = local_postgres.start(folder / "postgres")
+    database = local_postgres.start()
     database_url = database.url("postgres")
     env = {**os.environ, **(extra_env or {}), "QUORUM_DATABASE_URL": database_url,
            # Every replica signs and checks the same cookies.

@@ -4,7 +4,7 @@ It uses the server binaries of Debian's `postgresql` package (`apt-get install p
 `initdb` refuses to run as root, so as root the server runs as the `postgres` user, in a folder
 that user owns. Durability settings are relaxed (`fsync=off`): nothing here is kept.
 
-    python -m deploy.local_postgres /tmp/pg 55432   # starts it, prints the URL, waits for Ctrl-C
+    python -m deploy.local_postgres [FOLDER [PORT]]   # starts it, prints the URL, waits for Ctrl-C
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,18 +53,22 @@ class LocalPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        """Stop the server at once (its data is thrown away with the folder)."""
+        """Stop the server at once and delete its folder: nothing here is kept."""
         _run_as_owner([str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-m",
                        "immediate", "-w", "stop"], check=False)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start(folder: str | Path, port: int | None = None, max_connections: int = 200
-          ) -> LocalPostgres:
-    """Create a cluster in `folder` (which must not hold one) and start it on 127.0.0.1."""
+def start(folder: str | Path | None = None, port: int | None = None,
+          max_connections: int = 200) -> LocalPostgres:
+    """Create a cluster in `folder` (a new temp folder if None) and start it on 127.0.0.1.
+
+    The folder's parents must be open to the `postgres` user when run as root (/tmp is).
+    """
     bindir = binaries()
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql")
-    folder = Path(folder)
+    folder = Path(folder or tempfile.mkdtemp(prefix="quorum-postgres-"))
     folder.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     if os.geteuid() == 0:
@@ -101,8 +106,8 @@ def _wait_ready(port: int, timeout: float = 30) -> None:
 
 
 if __name__ == "__main__":
-    where = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/quorum-postgres")
-    server = start(where, int(sys.argv[2]) if len(sys.argv) > 2 else None)
+    server = start(sys.argv[1] if len(sys.argv) > 1 else None,
+                   int(sys.argv[2]) if len(sys.argv) > 2 else None)
     print(server.url("postgres"), flush=True)
     try:
         while True:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import tempfile
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -45,8 +43,7 @@ def postgres():
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true but {message}")
         pytest.skip(message)
-    folder = tempfile.mkdtemp(prefix="quorum-test-pg-")  # not under pytest's root-only tmp
-    server = local_postgres.start(folder)
+    server = local_postgres.start()  # in a folder of its own under /tmp, removed at stop
     admin = db.connect(server.url("postgres"), pool_size=1)
     admin.execute(f"CREATE DATABASE {_TEMPLATE}")
     template = db.connect(server.url(_TEMPLATE), pool_size=1)
@@ -55,14 +52,14 @@ def postgres():
     yield server, admin
     admin.close()
     server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
-def new_postgres_database(postgres) -> str:
-    """The URL of a new database cloned from the migrated template."""
+def new_postgres_database(postgres, empty: bool = False) -> str:
+    """The URL of a new database: a clone of the migrated template with the catalog, or
+    `empty` (not even migrated, as a first start finds it)."""
     server, admin = postgres
     name = f"test_{next(_databases)}"
-    admin.execute(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE}")
+    admin.execute(f"CREATE DATABASE {name}" + ("" if empty else f" TEMPLATE {_TEMPLATE}"))
     return server.url(name)
 
 

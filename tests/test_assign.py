@@ -208,8 +208,8 @@ def test_eight_threads_claiming_at_once_never_exceed_overlap(conn, make_user, ma
     got = [a.item_id for a in results.values() if a is not None]
     assert len(got) == 6  # 3 items x overlap 2; the other two experts get nothing
     assert all(got.count(item) == 2 for item in set(got))
-    assert conn.execute("SELECT max(c) FROM (SELECT count(*) AS c FROM leases GROUP BY item_id) AS held"
-                        ).fetchone()[0] == 2
+    assert conn.execute("SELECT max(c) FROM (SELECT count(*) AS c FROM leases "
+                        "GROUP BY item_id) AS held").fetchone()[0] == 2
 
 
 def test_submitting_from_threads_at_once_keeps_the_counter_true(conn, make_user,

@@ -24,10 +24,8 @@ def test_migrations_are_recorded_and_applied_once(database):
 
 
 def test_processes_starting_together_migrate_once(postgres):
-    from tests.conftest import new_postgres_database  # an empty database, no template
-    server, admin = postgres
-    admin.execute("CREATE DATABASE racing")
-    url = server.url("racing")
+    from tests.conftest import new_postgres_database
+    url = new_postgres_database(postgres, empty=True)
     results, errors = [], []
 
     def start():
@@ -48,7 +46,6 @@ def test_processes_starting_together_migrate_once(postgres):
     assert rows[0] == rows[1] == len(db.migrations("postgres"))
     for conn in results:
         conn.close()
-    assert new_postgres_database  # the helper other tests use stays importable
 
 
 def test_database_path_directories_are_created(tmp_path):

@@ -48,7 +48,8 @@ def assert_invariant(conn, campaign) -> None:
         assert counter == kept.get(item, 0) == paid.get(item, 0) <= campaign.overlap
     if campaign.per_expert_cap is not None:
         most = conn.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM responses "
-                            "WHERE campaign_id = ? AND status <> 'rejected' GROUP BY user_id) AS mine",
+                            "WHERE campaign_id = ? AND status <> 'rejected' "
+                            "GROUP BY user_id) AS mine",
                             [campaign.id]).fetchone()[0]
         assert (most or 0) <= campaign.per_expert_cap
 
