@@ -1,12 +1,16 @@
 """Quorum's frame: page config, login gate, and the pages the user's roles allow."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import auth, state
 from ui.feedback import show_flashes
 from ui.text import literal
 
-st.set_page_config(page_title="Quorum", page_icon=":material/groups:", layout="wide")
+ICON = Path(__file__).parent / "ui" / "assets" / "icon.png"
+# A file of our own: a :material/…: page icon makes every browser fetch it from Google's servers.
+st.set_page_config(page_title="Quorum", page_icon=str(ICON), layout="wide")
 
 PAGES = {
     "login": st.Page("views/login.py", title="Log in", icon=":material/login:"),

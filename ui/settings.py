@@ -33,6 +33,7 @@ class Settings:
     survey_period_days: int
     vendor_price: Decimal
     model_egress: egress.EgressPolicy  # which hosts models live on, which key variables
+    image_hosts: egress.EgressPolicy   # which hosts item pictures may load from (none: none)
     import_limits: ImportLimits
 
 
@@ -52,6 +53,8 @@ def load() -> Settings:
         vendor_price=Decimal(env.get("QUORUM_VENDOR_PRICE_PER_ITEM", "4.00")),
         model_egress=egress.parse_policy(env.get("QUORUM_MODEL_HOSTS"),
                                          env.get("QUORUM_MODEL_KEY_VARS")),
+        image_hosts=egress.parse_policy(env.get("QUORUM_IMAGE_HOSTS"), None,
+                                        hosts_setting="QUORUM_IMAGE_HOSTS"),
         import_limits=ImportLimits(
             max_megabytes=float(env.get("QUORUM_IMPORT_MAX_MB", ImportLimits.max_megabytes)),
             max_columns=int(env.get("QUORUM_IMPORT_MAX_COLUMNS", ImportLimits.max_columns)),

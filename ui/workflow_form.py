@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import streamlit as st
 
-from core import workflow
+from core import egress, workflow
+from ui import settings
 from ui.settings import ROOT
 from ui.text import literal, safe_markdown
 
@@ -91,22 +93,38 @@ def _display(block: dict, payload: dict[str, Any], key: str) -> None:
     elif kind == "code":
         st.code(value, language=block.get("language"))
     elif kind == "image":
-        source = image_source(value)
+        source = image_source(value, settings.load().image_hosts)
         if source is None:
-            st.warning("This item's picture cannot be shown: it is neither a web address nor a "
-                       "file in Quorum's data folder.")
+            st.warning(literal(image_refusal(value)), icon=":material/hide_image:")
         else:
             st.image(source, caption=literal(block["caption"]) if block.get("caption") else None)
 
 
-def image_source(value: str) -> str | None:
-    """A web address or data URI as is, or a file inside data/; anything else is refused."""
-    if value.startswith(("http://", "https://", "data:image/")):
+def image_source(value: str, hosts: egress.EgressPolicy) -> str | None:
+    """A picture the browser may load: a data URI, a file inside data/, or a web address on a
+    host the operator allows (QUORUM_IMAGE_HOSTS); anything else is refused (None).
+
+    A web address elsewhere would make every expert's browser tell that host who looks at the
+    item and when, so pictures from the web load only from hosts the company trusts.
+    """
+    if value.startswith("data:image/"):
         return value
+    if value.startswith(("http://", "https://")):
+        return value if hosts.hosts is not None and egress.allows_url(hosts, value) else None
     path = (ROOT / value).resolve()
     if path.is_relative_to(_DATA_DIR) and path.is_file():
         return str(path)
     return None
+
+
+def image_refusal(value: str) -> str:
+    """Why a picture is not shown, in words the requester can act on."""
+    if value.startswith(("http://", "https://")):
+        host = urlsplit(value).hostname or value
+        return (f"This item's picture is not shown: it is on {host}, which is not a host "
+                "pictures may load from here (the operator lists them in QUORUM_IMAGE_HOSTS).")
+    return ("This item's picture cannot be shown: it is neither a web address nor a file in "
+            "Quorum's data folder.")
 
 
 def _label(block: dict) -> str:

@@ -15,7 +15,7 @@ from core import db, users, workspace
 from tests.fake_openai import Delay, FakeOpenAI
 from tests.mitl import model_campaign, register
 
-from .conftest import WATCH_JS, change_page, settle
+from .conftest import WATCH_JS, change_page, log_in, settle
 
 TITLE = "Compare the assistants"
 PROMPT = "Why is the sky blue?"
@@ -45,15 +45,6 @@ def site(start_server, fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactor
                         QUORUM_MODEL_HOSTS="127.0.0.1"), campaign.id
 
 
-def log_in(page: Page, server: str, username: str, password: str, name: str) -> None:
-    page.goto(server)
-    settle(page)
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page.get_by_test_id("stSidebar").get_by_text(name)).to_be_visible()
-    settle(page)
-
 
 def pick(form: Locator, question: str, option: str) -> None:
     """Choose a radio option by clicking its label, as a user does."""
@@ -67,7 +58,7 @@ def test_expert_retries_a_timed_out_model_and_the_requester_sees_the_calls(
     server, campaign_id = site
     fake.plan("beta", Delay(8))  # longer than beta's 1 s timeout; the retry answers at once
 
-    log_in(page, server, "ada", "quorum-expert-1", "Ada Nakamura")
+    log_in(page, server, "ada", "quorum-expert-1")
     card = page.get_by_test_id("stVerticalBlock").filter(
         has=page.get_by_role("heading", name=TITLE, exact=True)).filter(
         has=page.get_by_role("button", name="Start")).last
@@ -101,7 +92,7 @@ def test_expert_retries_a_timed_out_model_and_the_requester_sees_the_calls(
     requester.add_init_script(WATCH_JS)
     try:
         monitor = requester.new_page()
-        log_in(monitor, server, "rita", "quorum-science-3", "Rita Castellanos")
+        log_in(monitor, server, "rita", "quorum-science-3")
         monitor.goto(f"{server}/monitor?campaign={campaign_id}")
         expect(monitor.get_by_role("heading", name="Model calls")).to_be_visible()
         calls = monitor.get_by_test_id("stMetric").filter(has_text="Model calls")

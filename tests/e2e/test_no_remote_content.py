@@ -29,9 +29,6 @@ from tests.mitl import register
 from .conftest import WATCH_JS, change_page, log_in, settle
 
 JOINER = "\u2060"
-# app.py's fixed page icon (:material/groups:), which Streamlit fetches from Google's font
-# server: the same for every page and every user, it carries nothing a user or a model wrote.
-FAVICON = "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/groups/"
 SECRET = "confidential-prompt-42"
 
 
@@ -131,8 +128,7 @@ def watch(page: Page, app_url: str) -> list[str]:
 
     def note(request) -> None:
         parts = urlsplit(request.url)
-        if (parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != app_host
-                and not request.url.startswith(FAVICON)):
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != app_host:
             elsewhere.append(request.url)
 
     page.on("request", note)

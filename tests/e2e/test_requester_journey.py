@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from .conftest import WATCH_JS, change_page, settle
+from .conftest import WATCH_JS, change_page, log_in, settle
 
 TITLE = "Label the tone of customer messages"
 QUESTION = "Which label fits this text?"
@@ -57,16 +57,6 @@ def snapshot(page: Page, path: Path) -> None:
     finally:
         page.set_viewport_size(size)
 
-
-def log_in(page: Page, server: str, username: str, password: str, name: str) -> None:
-    """Open the app and log in through its form; wait until the sidebar names the user."""
-    page.goto(server)
-    settle(page)
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page.get_by_test_id("stSidebar").get_by_text(name)).to_be_visible()
-    settle(page)
 
 
 def open_page(page: Page, link: str, heading: str) -> None:
@@ -130,7 +120,7 @@ def row_with(rows: Locator, *cells: str) -> Locator:
 def test_requester_designs_publishes_and_exports(server: str, page: Page,
                                                  new_page: Callable[[str], Page],
                                                  tmp_path: Path) -> None:
-    log_in(page, server, "rita", "quorum-science-3", "Rita Castellanos")
+    log_in(page, server, "rita", "quorum-science-3")
     open_page(page, "Design", "Design a campaign")
     expect(page.get_by_label("Campaign", exact=True)).to_have_value("+ New campaign")
 
@@ -170,7 +160,7 @@ def test_requester_designs_publishes_and_exports(server: str, page: Page,
     snapshot(page, tmp_path / "design-live.png")
 
     expert = new_page("ada")
-    log_in(expert, server, "ada", "quorum-expert-1", "Ada Nakamura")
+    log_in(expert, server, "ada", "quorum-expert-1")
     card = expert.get_by_test_id("stVerticalBlock").filter(
         has=expert.get_by_role("heading", name=TITLE, exact=True)).filter(
         has=expert.get_by_role("button", name="Start")).last

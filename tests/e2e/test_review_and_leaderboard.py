@@ -13,11 +13,10 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from .conftest import change_page, settle
+from .conftest import change_page, log_in, settle
 from .test_requester_journey import (
     grid,
     grid_rows,
-    log_in,
     metric,
     new_page,  # noqa: F401  (a fixture)
     open_page,
@@ -143,7 +142,7 @@ def test_rejected_answer_is_reversed_and_scores_nothing(server: str, page: Page,
                                                         new_page: Callable[[str], Page],  # noqa: F811
                                                         tmp_path: Path) -> None:
     ada = new_page("ada")
-    log_in(ada, server, "ada", "quorum-expert-1", "Ada Nakamura")
+    log_in(ada, server, "ada", "quorum-expert-1")
     answer_one(ada, ANSWERS["ada"])
     noor = new_page("noor")
     sign_up_generalist(noor, server)
@@ -154,7 +153,7 @@ def test_rejected_answer_is_reversed_and_scores_nothing(server: str, page: Page,
     expect(ada.get_by_text("You have no points on this board yet")).to_be_visible()
     expect(ada.get_by_text("Nobody has points here yet.")).to_be_visible()
 
-    log_in(page, server, "admin", "quorum-lead-7", "Amara Okafor")
+    log_in(page, server, "admin", "quorum-lead-7")
     open_page(page, "Review", "Review answers")
     select(page, "Campaign", IN_PICKER)
     expect(grid_rows(page, "Answer #")).to_have_count(2)

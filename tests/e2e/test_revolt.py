@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from .conftest import ROOT, WATCH_JS, change_page, settle
+from .conftest import ROOT, WATCH_JS, change_page, log_in, settle
 
 if "views/lobby.py" not in (ROOT / "app.py").read_text():
     pytest.skip("app.py does not register the Team session page (views/lobby.py) yet",
@@ -66,15 +66,6 @@ def pages(browser: Browser, team_server: str, tmp_path: Path,
     for context in contexts:
         context.close()
 
-
-def log_in(page: Page, server: str, username: str, password: str) -> None:
-    page.goto(server)
-    settle(page)
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page.get_by_role("heading", name=re.compile("^Hello"))).to_be_visible()
-    settle(page)
 
 
 def choose(page: Page, multiselect: str, option: str) -> None:
