@@ -2,7 +2,7 @@
 
 `conn` is a fresh database for every test, once on a DuckDB file in a temp dir and once on a real
 PostgreSQL server on 127.0.0.1 (started once per test session, see `postgres`); a test that only
-makes sense on one engine asks for `duckdb_conn` or `postgres_conn`.
+makes sense on PostgreSQL asks for `postgres` and `new_postgres_database`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from core import campaigns, db, users, workflow, workspace
 from deploy import local_postgres
 
+ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 24, 12, 0, 0)
 FAST_ROUNDS = 4  # bcrypt cost for tests; the app uses 12
 
@@ -80,20 +82,6 @@ def _open(target: str):
 @pytest.fixture
 def conn(database):
     connection = _open(database)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def duckdb_conn(tmp_path):
-    connection = _open(str(tmp_path / "quorum.duckdb"))
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def postgres_conn(postgres):
-    connection = _open(new_postgres_database(postgres))
     yield connection
     connection.close()
 

@@ -14,14 +14,15 @@ def test_reset_deletes_the_database(tmp_path, capsys):
     assert "nothing to delete" in capsys.readouterr().out
 
 
-def campaign_on_disk(tmp_path):
-    """A database file holding one draft campaign owned by rita; returns (path, campaign id)."""
+def campaign_on_disk(tmp_path, target=None):
+    """A database (a file, or `target`) holding one draft campaign owned by rita; returns
+    (where, campaign id)."""
     from datetime import timedelta
 
     from core import campaigns, users, workflow, workspace
     from tests.conftest import FAST_ROUNDS, NOW
 
-    path = tmp_path / "q.duckdb"
+    path = target or tmp_path / "q.duckdb"
     conn = db.connect(path)
     workspace.ensure(conn, NOW, demo=False)
     owner = users.register(conn, username="rita", name="Rita", email="rita@example.com",
@@ -101,3 +102,33 @@ def test_import_limits_come_from_the_settings(tmp_path, capsys, monkeypatch):
                      "--map", "text=body", "--db", str(path), "--user", "rita"]) == 2
     err = capsys.readouterr().err
     assert "2 columns" in err and "at most 1 (QUORUM_IMPORT_MAX_COLUMNS)" in err
+
+
+def test_on_postgres_the_command_line_works_while_the_app_holds_the_database(
+        tmp_path, postgres):
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from tests.conftest import ROOT, new_postgres_database
+
+    url = new_postgres_database(postgres)
+    url, campaign_id = campaign_on_disk(tmp_path, url)
+    app = db.connect(url)  # the running app's connection, kept open throughout
+    source = tmp_path / "items.csv"
+    pd.DataFrame({"key": ["a", "b"], "body": ["one", "two"]}).to_csv(source, index=False)
+    env = {**__import__("os").environ, "QUORUM_DATABASE_URL": url}
+    out = tmp_path / "items.parquet"
+    for command in (["import", "--campaign", str(campaign_id), "--file", str(source),
+                     "--map", "text=body", "--id", "key", "--user", "rita"],
+                    ["export", "--campaign", str(campaign_id), "--what", "items",
+                     "--out", str(out), "--user", "rita"],
+                    ["quality"]):
+        run = subprocess.run([sys.executable, "cli.py", *command], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+    assert app.execute("SELECT count(*) FROM items WHERE campaign_id = ?",
+                       [campaign_id]).fetchone()[0] == 2
+    assert len(pd.read_parquet(out)) == 2
+    app.close()

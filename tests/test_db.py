@@ -168,3 +168,21 @@ def test_an_existing_world_readable_database_is_made_owner_only(tmp_path):
     path.chmod(0o644)
     db.connect(path).close()
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_server_that_stops_answering_is_told_in_a_sentence():
+    from deploy import local_postgres
+    if local_postgres.binaries() is None:
+        pytest.skip("PostgreSQL is not installed")
+    server = local_postgres.start()
+    try:
+        conn = db.connect(server.url(), pool_size=2)
+        server.stop()
+        with pytest.raises(db.DatabaseUnavailable, match="is not answering. Try again"):
+            db.writing(conn, lambda cur: cur.execute("INSERT INTO settings VALUES ('a', 'b')"))
+        with pytest.raises(db.DatabaseUnavailable, match="is not answering"):
+            with db.reading(conn) as cur:
+                cur.execute("SELECT 1")
+        conn.close()
+    finally:
+        server.stop()

@@ -127,9 +127,9 @@ def writing(conn: Connection, work: Callable[[Cursor], T], *,
         try:
             with conn.transaction(one_at_a_time, locks_rows) as cur:
                 return work(cur)
-        except conn.retryable_errors:
+        except conn.retryable_errors as error:
             if attempt == _MAX_ATTEMPTS - 1:
-                raise
+                raise conn.gave_up(error) from error
             time.sleep(0.002 * (attempt + 1) * (1 + attempt % 3))
     raise AssertionError("unreachable")
 

@@ -98,6 +98,11 @@ class Connection:
         """
         raise NotImplementedError
 
+    def gave_up(self, error: BaseException) -> BaseException:
+        """What `writing` raises when every attempt failed with `error`: the error itself, or a
+        sentence for a user when the database stopped answering."""
+        return error
+
     def schema_lock(self) -> AbstractContextManager[None]:
         """Held while migrating, so that processes starting together migrate one at a time."""
         return nullcontext()

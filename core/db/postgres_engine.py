@@ -37,6 +37,8 @@ from core.db.base import (
 )
 
 _SCHEMA_LOCK = 7_270_001  # the advisory lock a process holds while it migrates
+# How long a page waits for a pooled connection before saying the database is not answering.
+_WAIT_FOR_CONNECTION_S = 5
 
 
 class _JsonAsText(Loader):
@@ -145,14 +147,39 @@ class PostgresConnection(Connection):
                 "QUORUM_DATABASE_URL (host, port, database, user and password) and that the "
                 "server is running.") from error
 
+    def gave_up(self, error: BaseException) -> BaseException:
+        if isinstance(error, psycopg.OperationalError):
+            return self._unreachable()
+        return error
+
+    def _unreachable(self) -> DatabaseUnavailable:
+        return DatabaseUnavailable(
+            f"The database server at {_where(self.url)} is not answering. Try again in a "
+            "moment: a change is stored whole or not at all, and one that got through is not "
+            "stored twice.")
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        try:
+            raw = self._pool.getconn(timeout=_WAIT_FOR_CONNECTION_S)
+        except PoolTimeout:
+            raise self._unreachable() from None
+        try:
+            yield raw
+        finally:
+            self._pool.putconn(raw)
+
     def cursor(self) -> PostgresCursor:
-        raw = self._pool.getconn()
+        try:
+            raw = self._pool.getconn(timeout=_WAIT_FOR_CONNECTION_S)
+        except PoolTimeout:
+            raise self._unreachable() from None
         return PostgresCursor(raw, release=self._pool.putconn)
 
     @contextmanager
     def transaction(self, one_at_a_time: tuple[str, int] | None = None,
                     locks_rows: bool = False) -> Iterator[PostgresCursor]:
-        with self._pool.connection() as raw:
+        with self._connection() as raw:
             raw.isolation_level = (IsolationLevel.READ_COMMITTED if locks_rows
                                    else IsolationLevel.REPEATABLE_READ)
             # Taken before BEGIN, so the transaction's snapshot sees the previous holder's work.
@@ -172,7 +199,7 @@ class PostgresConnection(Connection):
             yield  # the lock ends with the connection
 
     def execute(self, sql: str, params: Params = None) -> Result:
-        with self._pool.connection() as raw:
+        with self._connection() as raw:
             cur = PostgresCursor(raw)
             try:
                 cur.execute(sql, params)
