@@ -53,23 +53,6 @@ def refresh(conn: Connection, campaign_id: int, now: datetime) -> None:
     writing(conn, work)
 
 
-def refresh_if_stale(conn: Connection, campaign_id: int, now: datetime) -> bool:
-    """Refresh when answers or reviews came in after the last computation; True if it ran."""
-    with reading(conn) as cur:
-        stale = cur.execute(
-            """
-            SELECT greatest(
-                (SELECT max(submitted_at) FROM responses WHERE campaign_id = $c),
-                (SELECT max(a.acted_at) FROM review_actions a JOIN responses r
-                    ON r.id = a.response_id WHERE r.campaign_id = $c))
-              > coalesce((SELECT max(computed_at) FROM campaign_agreement
-                          WHERE campaign_id = $c), TIMESTAMP '1970-01-01')
-            """, {"c": campaign_id}).fetchone()[0]
-    if stale:
-        refresh(conn, campaign_id, now)
-    return bool(stale)
-
-
 def _answers(conn, campaign_id: int, question: dict) -> pd.DataFrame:
     """Kept answers to one question as (item, worker, label, gold) rows, labels comparable."""
     with reading(conn) as cur:
@@ -186,16 +169,6 @@ def for_expert(conn: Connection, user_id: int) -> list[Quality]:
             "JOIN campaigns c ON c.id = q.campaign_id WHERE q.user_id = ? "
             "ORDER BY c.created_at DESC", [user_id]).fetchall()
     return [Quality(*row) for row in rows]
-
-
-def stale_campaigns(conn: Connection, user_id: int) -> list[int]:
-    """Campaigns the expert answered in whose quality was computed before their last answer."""
-    with reading(conn) as cur:
-        return [r[0] for r in cur.execute(
-            "SELECT r.campaign_id FROM responses r WHERE r.user_id = ? GROUP BY r.campaign_id "
-            "HAVING max(r.submitted_at) > coalesce((SELECT max(q.computed_at) FROM "
-            "expert_quality q WHERE q.campaign_id = r.campaign_id), TIMESTAMP '1970-01-01')",
-            [user_id]).fetchall()]
 
 
 def agreement_table(conn: Connection, campaign_id: int) -> pd.DataFrame:

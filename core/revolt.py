@@ -347,12 +347,17 @@ def sweep(conn: Connection, campaign_id: int, now: datetime,
 def sweep_in(cur: Cursor, campaign_id: int, now: datetime,
              settings: Settings) -> list[Transition]:
     """`sweep` inside an open write transaction."""
-    silent = [t for (t,) in cur.execute(
+    return [move for team_id in silent_teams(cur, campaign_id, now, settings)
+            for move in advance_in(cur, team_id, now, settings)]
+
+
+def silent_teams(cur: Cursor, campaign_id: int, now: datetime, settings: Settings) -> list[int]:
+    """The campaign's unfinished teams none of whose active members polled lately."""
+    return [t for (t,) in cur.execute(
         "SELECT t.id FROM revolt_teams t LEFT JOIN revolt_members m ON m.team_id = t.id "
         "AND m.status = 'active' AND m.last_seen >= ? WHERE t.campaign_id = ? "
         "AND t.stage <> 'done' GROUP BY t.id HAVING count(m.user_id) = 0 ORDER BY t.id",
         [now - timedelta(seconds=settings.dropout_seconds), campaign_id]).fetchall()]
-    return [move for team_id in silent for move in advance_in(cur, team_id, now, settings)]
 
 
 # The team, its campaign's state, and each member with the stages they finished: enough to

@@ -200,7 +200,14 @@ def set_ready(conn: Connection, user: User, campaign_id: int, now: datetime,
 def poll(conn: Connection, user: User, campaign_id: int, now: datetime,
          settings: Settings) -> Lobby:
     """The lobby page checking in: presence, forget the silent, form teams, end abandoned
-    teams, and return the lobby as the expert sees it."""
+    teams, and return the lobby as the expert sees it.
+
+    Most polls only read: the write (which lobby pollers take turns on) happens only when the
+    expert's presence is getting old or there is something to do.
+    """
+    if not _poll_has_work(conn, user, campaign_id, now, settings):
+        return state(conn, user, campaign_id, now, settings)
+
     def work(cur: Cursor) -> None:
         cur.execute("UPDATE revolt_lobby SET last_seen = ? WHERE campaign_id = ? AND user_id = ?",
                     [now, campaign_id, user.id])
@@ -211,6 +218,25 @@ def poll(conn: Connection, user: User, campaign_id: int, now: datetime,
 
     writing(conn, work, one_at_a_time=("lobby", campaign_id))
     return state(conn, user, campaign_id, now, settings)
+
+
+def _poll_has_work(conn: Connection, user: User, campaign_id: int, now: datetime,
+                   settings: Settings) -> bool:
+    """Whether a lobby poll must write: the expert's presence is older than a sixth of the
+    dropout time (so a silent one is still noticed within it), someone silent is to be
+    forgotten, enough ready experts are present to form a team, or a team went silent."""
+    since = _silent_since(now, settings)
+    fresh = now - timedelta(seconds=settings.dropout_seconds / 6)
+    with reading(conn) as cur:
+        seen, silent, ready = cur.execute(
+            "SELECT max(last_seen) FILTER (WHERE user_id = ?), "
+            "count(*) FILTER (WHERE last_seen < ?), "
+            "count(*) FILTER (WHERE ready_until > ? AND last_seen >= ?) "
+            "FROM revolt_lobby WHERE campaign_id = ?",
+            [user.id, since, now, since, campaign_id]).fetchone()
+        if (seen is not None and seen < fresh) or silent or ready >= settings.team_size:
+            return True
+        return bool(revolt.silent_teams(cur, campaign_id, now, settings))
 
 
 def form_teams(conn: Connection, campaign_id: int, now: datetime,

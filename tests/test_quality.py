@@ -73,9 +73,6 @@ def test_an_expert_with_nothing_to_check_gets_no_score(conn, make_user, make_cam
     quality.refresh(conn, campaign.id, NOW + timedelta(minutes=10))
     q = quality.for_expert(conn, ada.id)[0]
     assert q.score is None and "Nothing to check against yet" in q.explanation()
-    assert quality.stale_campaigns(conn, ada.id) == []
-    label(conn, ada, campaign, "positive", when=NOW + timedelta(hours=1))
-    assert quality.stale_campaigns(conn, ada.id) == [campaign.id]
 
 
 def three_experts(conn, make_user, make_campaign, **settings):
@@ -155,15 +152,6 @@ def test_quality_weights_points(conn, make_user, make_campaign):
     standings = leaderboard.standings(conn, scope="campaign", key=campaign.id, now=NOW)
     points = dict(zip(standings["user_id"], standings["points"], strict=True))
     assert points == {ada.id: 2.0, bob.id: 2.0, cyd.id: 0.0}
-
-
-def test_refresh_runs_only_when_something_changed(conn, requester, make_user, make_campaign):
-    campaign, (ada, _, _) = three_experts(conn, make_user, make_campaign)
-    assert quality.refresh_if_stale(conn, campaign.id, NOW + timedelta(hours=1))
-    assert not quality.refresh_if_stale(conn, campaign.id, NOW + timedelta(hours=2))
-    first = conn.execute("SELECT min(id) FROM responses").fetchone()[0]
-    review.reject(conn, requester, first, "Wrong", NOW + timedelta(hours=3))
-    assert quality.refresh_if_stale(conn, campaign.id, NOW + timedelta(hours=4))
 
 
 def answer_by(conn, user, campaign, choose, when=NOW):

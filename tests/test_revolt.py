@@ -141,6 +141,32 @@ def test_silent_experts_leave_the_lobby(conn, cats, trio, clock):
     assert revolt_lobby.state(conn, trio[0], cats.id, clock.now, SETTINGS).present == 0
 
 
+def test_lobby_polls_write_presence_only_every_tenth_of_a_minute(conn, cats, trio, clock):
+    """Polling once a second costs a write about every 10 s (a sixth of the 60 s dropout),
+    and a waiting expert still never counts as gone."""
+    ann = trio[0]
+    revolt_lobby.enter(conn, ann, cats.id, clock.now, SETTINGS)
+
+    def seen():
+        return conn.execute("SELECT last_seen FROM revolt_lobby WHERE user_id = ?",
+                            [ann.id]).fetchone()[0]
+
+    entered, writes = seen(), 0
+    for _ in range(120):  # two minutes of polls, one a second
+        before = seen()
+        lobby = revolt_lobby.poll(conn, ann, cats.id, clock.tick(1), SETTINGS)
+        writes += seen() != before
+        assert lobby.here and lobby.present == 1
+    assert seen() > entered
+    assert 10 <= writes <= 13
+    # Whatever else is due still happens on the next poll: two more get ready, a team forms.
+    for user in trio[1:]:
+        revolt_lobby.enter(conn, user, cats.id, clock.now, SETTINGS)
+    for user in trio:
+        revolt_lobby.set_ready(conn, user, cats.id, clock.now, SETTINGS)
+    assert conn.execute("SELECT count(*) FROM revolt_teams").fetchone()[0] == 1
+
+
 def test_two_teams_form_from_one_lobby_at_once(conn, cats, make_user, clock, now):
     six = [make_user(f"person{n}") for n in range(6)]
     for user in six:  # six ready experts that no poll has teamed up yet

@@ -29,3 +29,16 @@ def time_left(until: datetime, now: datetime) -> str:
 def plural(count: int, word: str) -> str:
     """'1 item', '3 items'."""
     return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def computed_when(fresh, now: datetime) -> str:
+    """When quality results were computed, and whether newer answers are being taken in."""
+    if fresh.computed_at is None:
+        return ("Computed in the background after answers arrive: the first results appear "
+                "within a minute." if fresh.stale else "No answers to compute quality from yet.")
+    ago = now - fresh.computed_at
+    minutes = int(ago.total_seconds() // 60)
+    when = "just now" if minutes < 1 else f"{minutes} min ago" if minutes < 120 else \
+        f"{minutes // 60} h ago"
+    pending = " Newer answers are being taken in: reload in a moment." if fresh.stale else ""
+    return f"Computed {when} (in {fresh.seconds:.1f} s).{pending}"

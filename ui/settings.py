@@ -35,6 +35,7 @@ class Settings:
     model_egress: egress.EgressPolicy  # which hosts models live on, which key variables
     image_hosts: egress.EgressPolicy   # which hosts item pictures may load from (none: none)
     import_limits: ImportLimits
+    quality_every_seconds: float  # how often the background worker looks for stale quality
 
 
 def load() -> Settings:
@@ -55,6 +56,7 @@ def load() -> Settings:
                                          env.get("QUORUM_MODEL_KEY_VARS")),
         image_hosts=egress.parse_policy(env.get("QUORUM_IMAGE_HOSTS"), None,
                                         hosts_setting="QUORUM_IMAGE_HOSTS"),
+        quality_every_seconds=float(env.get("QUORUM_QUALITY_EVERY_SECONDS", "10")),
         import_limits=ImportLimits(
             max_megabytes=float(env.get("QUORUM_IMPORT_MAX_MB", ImportLimits.max_megabytes)),
             max_columns=int(env.get("QUORUM_IMPORT_MAX_COLUMNS", ImportLimits.max_columns)),

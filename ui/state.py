@@ -7,20 +7,21 @@ import streamlit as st
 from core import db, users, workspace
 from core.db import Connection
 from core.errors import NotFound
-from ui import settings
+from ui import settings, worker
 
 
 @st.cache_resource(show_spinner=False)
-def _connect(target: str, demo: bool, rounds: int) -> Connection:
+def _connect(target: str, demo: bool, rounds: int, quality_every: float) -> Connection:
     conn = db.connect(target)
     workspace.ensure(conn, settings.now(), demo=demo, rounds=rounds)
+    worker.start(conn, quality_every)
     return conn
 
 
 def connection() -> Connection:
     """The one connection of this process (pages take a cursor per call through core)."""
     s = settings.load()
-    return _connect(settings.database(s), s.demo, s.bcrypt_rounds)
+    return _connect(settings.database(s), s.demo, s.bcrypt_rounds, s.quality_every_seconds)
 
 
 def current_user() -> users.User | None:

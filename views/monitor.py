@@ -6,12 +6,12 @@ and error type over time.
 
 import streamlit as st
 
-from core import campaigns, io, models, monitor, quality, workflow
+from core import campaigns, io, models, monitor, quality, quality_jobs, workflow
 from core.errors import DomainError
 from ui import charts, settings, state
 from ui.feedback import show_error
 from ui.files import private_path
-from ui.format import money, plural
+from ui.format import computed_when, money, plural
 from ui.model_charts import show_call_analytics
 from ui.models import api_keys
 from ui.pickers import campaign_picker
@@ -71,7 +71,7 @@ with right:
         st.altair_chart(charts.minutes_histogram(minutes), width="stretch")
 
 st.subheader("Agreement and labels")
-quality.refresh_if_stale(conn, campaign_id, now)
+st.caption(computed_when(quality_jobs.freshness(conn, campaign_id), now))
 alphas = quality.agreement_table(conn, campaign_id)
 if alphas.empty:
     st.caption("The form has no choice or rating question to measure agreement on.")
