@@ -110,6 +110,7 @@ class Mate:
     status: str
     done: int
     needed: int
+    last_seen: datetime | None = None  # when their page last checked in (written every ~10 s)
 
     @property
     def name(self) -> str:
@@ -148,6 +149,7 @@ class Session:
     earned: Decimal
     remaining: Decimal               # the most still to earn in this session
     concepts: tuple[tuple[str, int], ...] = field(default=())   # the team's list: name, uses
+    moved_because: str | None = None  # the reason of the team's latest stage change
 
     @property
     def stage_number(self) -> int:
@@ -701,16 +703,20 @@ def session(conn: Connection, user: User, team_id: int,
         needed = batch_size if work_stage == "vote" else conflicts
         made = _made(cur, team_id, work_stage)
         mates, paid = [], {}
-        for mate_seat, uid, mate_status, stages, amounts in cur.execute(
-                "SELECT m.seat, m.user_id, m.status, array_agg(d.stage), array_agg(d.amount) "
+        for mate_seat, uid, mate_status, seen, stages, amounts in cur.execute(
+                "SELECT m.seat, m.user_id, m.status, m.last_seen, array_agg(d.stage), "
+                "array_agg(d.amount) "
                 "FROM revolt_members m LEFT JOIN revolt_stage_done d ON d.team_id = m.team_id "
                 "AND d.user_id = m.user_id WHERE m.team_id = ? "
-                "GROUP BY m.seat, m.user_id, m.status ORDER BY m.seat",
+                "GROUP BY m.seat, m.user_id, m.status, m.last_seen ORDER BY m.seat",
                 [team_id]).fetchall():
-            mates.append(Mate(mate_seat, uid == user.id, mate_status, made.get(uid, 0), needed))
+            mates.append(Mate(mate_seat, uid == user.id, mate_status, made.get(uid, 0), needed,
+                              seen))
             if uid == user.id:
                 paid = {st: a for st, a in zip(stages, amounts, strict=True) if st is not None}
         todo = _todo(cur, team_id, user.id, stage) if status == "active" else ()
+        moved = cur.execute("SELECT reason FROM revolt_events WHERE team_id = ? "
+                            "ORDER BY version DESC LIMIT 1", [team_id]).fetchone()
         concepts = tuple(cur.execute(
             "SELECT (array_agg(concept ORDER BY chosen_at))[1], count(*) FROM revolt_categories "
             "WHERE team_id = ? GROUP BY concept_key ORDER BY min(chosen_at)",
@@ -724,7 +730,8 @@ def session(conn: Connection, user: User, team_id: int,
         question=label_question(json.loads(spec)), batch_size=batch_size,
         conflicts=conflicts if decided else None, mates=tuple(mates), todo=todo,
         stage_done=stage in paid_stages, paid_stages=paid_stages, earned=earned,
-        remaining=_remaining(cfg, stage, status, paid_stages), concepts=concepts)
+        remaining=_remaining(cfg, stage, status, paid_stages), concepts=concepts,
+        moved_because=moved[0] if moved else None)
 
 
 # Everything about the member and the team that is not per item or per member, in one read.

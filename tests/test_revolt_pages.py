@@ -8,6 +8,8 @@ in a real browser (tests/e2e/test_revolt.py).
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -188,6 +190,28 @@ def test_finished_members_take_the_survey_and_the_dropped_see_their_pay(harness)
     at = app(crew[1].username, campaign=campaign_id)
     assert "Your team went on without you" in texts(at)
     assert "You were paid $1.60 for the stages you finished: Vote." in texts(at)
+
+
+def test_a_waiting_member_sees_who_stopped_responding_and_a_dropped_one_rejoins(harness):
+    app, conn = harness
+    campaign_id = cats_id(conn)
+    crew, team_id = crew_team(conn, campaign_id)
+    vote_as(conn, crew[:2], team_id, ("Yes", "Yes"))  # the third painter has not voted
+    conn.execute("UPDATE revolt_members SET last_seen = ? WHERE user_id = ?",
+                 [settings.now() - timedelta(seconds=40), crew[2].id])
+    at = app("mei", campaign=campaign_id)
+    shown_text = texts(at)
+    assert "Waiting for your teammates: 1 still voting" in shown_text
+    assert re.search(r"Not responding for 4\d s; the team goes on without them in 1\d s",
+                     shown_text)
+
+    conn.execute("UPDATE revolt_members SET status = 'dropped', dropped_stage = 'vote' "
+                 "WHERE user_id = ?", [crew[1].id])
+    at = app(crew[1].username, campaign=campaign_id)
+    at = next(b for b in at.button if b.label == "Join the lobby again").click().run()
+    assert not at.exception
+    assert conn.execute("SELECT count(*) FROM revolt_lobby WHERE user_id = ?",
+                        [crew[1].id]).fetchone()[0] == 1
 
 
 def test_concept_review_maps_concepts_and_monitor_shows_teams(harness):

@@ -226,8 +226,10 @@ def progress_header(s: revolt.Session) -> None:
     name = revolt.STAGE_NAMES[s.stage]
     if s.status != "active":
         label = "Your team has finished" if s.stage == "done" else f"Your team is at {name}"
-    elif s.stage == "done":
-        label = "Finished · all stages done"
+    elif s.stage == "done" and s.paid_stages == ("vote",):
+        label = "Finished after Vote · every item was unanimous, so there was nothing to explain"
+    elif s.finished:
+        label = "Finished · all your stages are done"
     else:
         label = f"Stage {s.stage_number} of 3 · {name}"
     stage_col, earned_col, left_col = st.columns([2, 1, 1], vertical_alignment="bottom")
@@ -306,11 +308,11 @@ def team_live(team_id: int, drawn: tuple, shown_spec: dict) -> None:
             return
     if s.key != drawn:
         if s.version != drawn[1]:
-            if s.stage == "done":
-                team.queue("Your team has finished", "All stages are done.")
-            else:
-                team.queue(f"On to {revolt.STAGE_NAMES[s.stage]}",
-                           "Your whole team finished the last stage.")
+            # Say why, as the stage machine recorded it: after a drop or a Leave, "everyone
+            # finished" would not be true.
+            title = ("Your team has finished" if s.stage == "done"
+                     else f"On to {revolt.STAGE_NAMES[s.stage]}")
+            team.queue(title, s.moved_because or "")
         st.rerun(scope="app")
     if s.stage == "categorize" and s.todo:
         categorize_form(s, shown_spec)
@@ -319,12 +321,34 @@ def team_live(team_id: int, drawn: tuple, shown_spec: dict) -> None:
 
 
 def waiting_room(s: revolt.Session) -> None:
-    st.success(f"You finished {revolt.STAGE_NAMES[s.stage]}. Waiting for your teammates; you "
-               "will all move on together.", icon=":material/hourglass_top:")
+    now = settings.now()
+    working = [m for m in s.mates if not m.is_me and m.status == "active" and m.done < m.needed]
+    doing = {"vote": "voting", "explain": "explaining", "categorize": "categorizing"}.get(
+        s.stage, "working")
+    still = f": {len(working)} still {doing}" if working else ""
+    st.success(f"You finished {revolt.STAGE_NAMES[s.stage]}. Waiting for your teammates{still}; "
+               "you will all move on together.", icon=":material/hourglass_top:")
     columns = st.columns(len(s.mates))
     for column, mate in zip(columns, s.mates, strict=True):
         status = {"active": "", "dropped": " (dropped out)", "left": " (left)"}[mate.status]
         column.metric(literal(mate.name + status), f"{mate.done} / {mate.needed}")
+        silent = _silent_seconds(mate, now)
+        if silent is not None:
+            left = max(0, round(rules.dropout_seconds - silent))
+            column.caption(f":material/wifi_off: Not responding for {silent:.0f} s; the team "
+                           f"goes on without them in {left} s." if left else
+                           ":material/wifi_off: Not responding; the team goes on without them.")
+
+
+def _silent_seconds(mate: revolt.Mate, now) -> float | None:
+    """How long an active teammate's page has been silent, once that is more than usual.
+
+    A page checks in every second but writes only every sixth of the dropout time, so a gap
+    shorter than that and a few seconds is normal."""
+    if mate.is_me or mate.status != "active" or mate.last_seen is None:
+        return None
+    silent = (now - mate.last_seen).total_seconds()
+    return silent if silent > rules.dropout_seconds / 6 + 5 else None
 
 
 def categorize_form(s: revolt.Session, shown_spec: dict) -> None:
@@ -392,7 +416,15 @@ def gone_notice(s: revolt.Session) -> None:
         st.info(f"You left this team during {stage}.", icon=":material/logout:")
     paid = ", ".join(revolt.STAGE_NAMES[x] for x in s.paid_stages) or "no stage"
     st.markdown(f"You were paid **{money(s.earned)}** for the stages you finished: {paid}.")
-    if st.button("Back to the campaign", type="primary", icon=":material/arrow_back:"):
+    join, back, _ = st.columns([1, 1, 3])
+    if join.button("Join the lobby again", type="primary", icon=":material/group_add:"):
+        revolt.close(conn, user, s.team_id, settings.now())
+        try:
+            revolt_lobby.enter(conn, user, s.campaign_id, settings.now(), rules)
+        except DomainError as error:
+            flash(str(error), ":material/block:")
+        st.rerun()
+    if back.button("Back to the campaign", icon=":material/arrow_back:"):
         revolt.close(conn, user, s.team_id, settings.now())
         st.rerun()
 
