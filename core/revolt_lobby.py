@@ -325,6 +325,18 @@ def state(conn: Connection, user: User, campaign_id: int, now: datetime,
                  left, team[0] if team else None)
 
 
+def formation_gap(conn: Connection, campaign_id: int, now: datetime,
+                  days: int = 7) -> timedelta | None:
+    """How long the campaign's teams took to form lately: the median gap between the
+    formations of the last `days` days (None with fewer than two), to estimate a wait."""
+    with reading(conn) as cur:
+        formed = [t for (t,) in cur.execute(
+            "SELECT formed_at FROM revolt_teams WHERE campaign_id = ? AND formed_at >= ? "
+            "ORDER BY formed_at", [campaign_id, now - timedelta(days=days)]).fetchall()]
+    gaps = sorted(b - a for a, b in zip(formed, formed[1:], strict=False))
+    return gaps[len(gaps) // 2] if gaps else None
+
+
 def lobby_counts(conn: Connection, campaign_ids: list[int], now: datetime,
                  settings: Settings) -> dict[int, tuple[int, int]]:
     """Per team campaign: experts in its lobby now, and items no team has had yet."""

@@ -167,6 +167,19 @@ def test_lobby_polls_write_presence_only_every_tenth_of_a_minute(conn, cats, tri
     assert conn.execute("SELECT count(*) FROM revolt_teams").fetchone()[0] == 1
 
 
+def test_the_wait_is_estimated_from_how_often_teams_formed_lately(conn, cats, make_user, clock):
+    assert revolt_lobby.formation_gap(conn, cats.id, clock.now) is None
+    people = [make_user(f"person{n}") for n in range(9)]
+    for start in range(0, 9, 3):  # three teams, 12 minutes apart
+        for user in people[start:start + 3]:
+            revolt_lobby.enter(conn, user, cats.id, clock.now, SETTINGS)
+        for user in people[start:start + 3]:
+            revolt_lobby.set_ready(conn, user, cats.id, clock.now, SETTINGS)
+        clock.tick(12 * 60)
+    assert revolt_lobby.formation_gap(conn, cats.id, clock.now) == timedelta(minutes=12)
+    assert revolt_lobby.formation_gap(conn, cats.id, clock.now + timedelta(days=8)) is None
+
+
 def test_two_teams_form_from_one_lobby_at_once(conn, cats, make_user, clock, now):
     six = [make_user(f"person{n}") for n in range(6)]
     for user in six:  # six ready experts that no poll has teamed up yet

@@ -214,6 +214,18 @@ def test_a_waiting_member_sees_who_stopped_responding_and_a_dropped_one_rejoins(
                         [crew[1].id]).fetchone()[0] == 1
 
 
+def test_an_expert_not_ready_is_told_others_wait_for_them(harness):
+    app, conn = harness
+    campaign_id = cats_id(conn)
+    rules = team.settings()
+    mei, *others = [users.get_user(conn, "mei"), *painters(conn)]
+    for member in (mei, *others):
+        revolt_lobby.enter(conn, member, campaign_id, settings.now(), rules)
+    revolt_lobby.set_ready(conn, others[0], campaign_id, settings.now(), rules)
+    at = app("mei", campaign=campaign_id)
+    assert "1 expert is ready and waiting for you: press Ready" in texts(at)
+
+
 def test_concept_review_maps_concepts_and_monitor_shows_teams(harness):
     app, conn = harness
     campaign_id = cats_id(conn)

@@ -142,8 +142,12 @@ def lobby_live(campaign_id: int) -> None:
     seen = st.session_state.get("lobby_seen")
     arrived = lobby.present_ids - (seen or frozenset()) - {user.id}
     if seen is not None and arrived:
-        team.notify("An expert joined the lobby",
-                    f"{lobby.present} of the {lobby.team_size} needed for a team are here.")
+        if lobby.present >= lobby.team_size > len(seen):
+            # The one notice worth leaving the tab open for: a team can start now.
+            team.notify("Enough experts are here", "Press Ready to start your team.")
+        else:
+            team.notify("An expert joined the lobby",
+                        f"{lobby.present} of the {lobby.team_size} needed for a team are here.")
     st.session_state["lobby_seen"] = lobby.present_ids
 
     a, b, c = st.columns(3)
@@ -175,7 +179,13 @@ def lobby_live(campaign_id: int) -> None:
             help=f"Turns on when {lobby.team_size} experts are in the lobby. Readiness lasts "
                  f"{rules.ready_seconds / 60:g} minutes and must be renewed.")
         if not lobby.can_ready and lobby.items_left:
-            st.caption(f"Waiting for {lobby.team_size - lobby.present} more expert(s) to arrive.")
+            st.caption(f"Waiting for {lobby.team_size - lobby.present} more expert(s) to arrive. "
+                       f"{wait_estimate(campaign_id)} You can leave this tab open: it chimes "
+                       "and notifies you when enough experts are here.")
+        elif lobby.ready:
+            st.info(f"{plural(lobby.ready, 'expert')} {'is' if lobby.ready == 1 else 'are'} "
+                    "ready and waiting for you: press Ready to start the team.",
+                    icon=":material/notifications_active:")
     if clicked:
         st.session_state.pop("lobby_expired", None)
         try:
@@ -190,6 +200,15 @@ def lobby_live(campaign_id: int) -> None:
     if leave_col.button("Leave the lobby", icon=":material/logout:", width="stretch"):
         revolt_lobby.leave_lobby(conn, user, campaign_id)
         st.rerun(scope="app")
+
+
+def wait_estimate(campaign_id: int) -> str:
+    """How long teams have taken to form here lately, in words."""
+    gap = revolt_lobby.formation_gap(conn, campaign_id, settings.now())
+    if gap is None:
+        return "No team has formed here in the last week, so the wait may be long."
+    minutes = max(1, round(gap.total_seconds() / 60))
+    return f"Lately a team has formed here about every {plural(minutes, 'minute')}."
 
 
 # --- the team session --------------------------------------------------------------------------
