@@ -1,7 +1,9 @@
 """Time claim, submit and the landing page's queries against a generated workspace.
 
     cp /tmp/bench/quorum.duckdb /tmp/bench/run.duckdb
-    python -m bench.claim_submit --db /tmp/bench/run.duckdb
+    python -m bench.claim_submit --database /tmp/bench/run.duckdb
+    createdb -T quorum run    # PostgreSQL: a fresh copy of a generated database
+    python -m bench.claim_submit --database postgresql://postgres@127.0.0.1:55432/run
 
 Before timing, `--leases` experts are put in the middle of an item (live leases, inserted in
 bulk) so that claims skip items reserved by others, as in a busy workspace. The real core
@@ -17,11 +19,11 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import duckdb
 import numpy as np
+import pandas as pd
 
 from core import assign, campaigns, db, profile, responses, users, workflow
 
@@ -44,11 +46,11 @@ def timed(samples: list[Timing], call: Callable[..., T], *args: Any, **kwargs: A
     return result
 
 
-def experts_by_campaign(conn: duckdb.DuckDBPyConnection, now: datetime) -> dict[int, list[str]]:
+def experts_by_campaign(conn: db.Connection, now: datetime) -> dict[int, list[str]]:
     """Open campaigns that still have work, each with the usernames of experts who fit it."""
     rows = conn.execute(
         """
-        SELECT c.id, list(u.username ORDER BY u.id) FROM campaigns c
+        SELECT c.id, array_agg(u.username ORDER BY u.id) FROM campaigns c
         JOIN expertise e ON e.skill = c.skill AND e.language = c.language
         JOIN user_roles r ON r.user_id = e.user_id AND r.role = 'expert'
         JOIN users u ON u.id = e.user_id
@@ -57,54 +59,67 @@ def experts_by_campaign(conn: duckdb.DuckDBPyConnection, now: datetime) -> dict[
                       AND i.response_count < c.overlap)
         GROUP BY c.id ORDER BY c.id
         """, {"now": now}).fetchall()
-    return dict(rows)
+    return {campaign_id: list(names) for campaign_id, names in rows}
 
 
-def hold_leases(conn: duckdb.DuckDBPyConnection, n: int, now: datetime) -> int:
+def hold_leases(conn: db.Connection, n: int, now: datetime, seed: int = 1) -> int:
     """Give `n` fitting experts a live lease on an unfinished item; return the live lease count.
 
     Items are taken in claim order within each campaign, round-robin over campaigns; at most one
     lease per expert and campaign, never on an item the expert answered or one already full.
     """
-    def work(cur: duckdb.DuckDBPyConnection) -> int:
-        cur.execute(
+    rng = random.Random(seed)
+
+    def work(cur: db.Cursor) -> int:
+        candidates = cur.execute(
             """
-            INSERT INTO leases
-            SELECT item_id, user_id, campaign_id, leased_at,
-                   leased_at + to_minutes(lease_minutes) FROM (
-                SELECT *, $now - to_seconds((hash(item_id) % (30 * lease_minutes))::INTEGER)
-                              AS leased_at
-                FROM (
-                    SELECT i.id AS item_id, i.campaign_id, e.user_id, c.lease_minutes, i.rank
-                    FROM (SELECT i.*, row_number() OVER (PARTITION BY i.campaign_id
-                                                         ORDER BY i.response_count DESC, i.id)
-                                          AS rank
-                          FROM items i JOIN campaigns c ON c.id = i.campaign_id
-                          LEFT JOIN (SELECT item_id, count(*) AS n FROM leases
-                                     WHERE expires_at > $now GROUP BY item_id) l
-                                 ON l.item_id = i.id
-                          WHERE i.response_count + coalesce(l.n, 0) < c.overlap
-                          QUALIFY rank <= $n) i
-                    JOIN campaigns c ON c.id = i.campaign_id AND c.status = 'live'
-                     AND c.kind = 'standard' AND c.opens_at <= $now AND c.expires_at > $now
-                    JOIN expertise e ON e.skill = c.skill AND e.language = c.language
-                    JOIN user_roles r ON r.user_id = e.user_id AND r.role = 'expert'
-                    WHERE NOT EXISTS (SELECT 1 FROM responses a
-                                      WHERE a.item_id = i.id AND a.user_id = e.user_id)
-                      AND NOT EXISTS (SELECT 1 FROM leases l
-                                      WHERE l.user_id = e.user_id AND l.campaign_id = c.id)
-                    QUALIFY row_number() OVER (PARTITION BY i.id
-                                               ORDER BY hash(i.id, e.user_id)) = 1)
-                QUALIFY row_number() OVER (PARTITION BY user_id, campaign_id ORDER BY rank) = 1)
-            ORDER BY rank, campaign_id
-            LIMIT $n
-            """, {"n": n, "now": now})
+            SELECT item_id, campaign_id, lease_minutes, rank FROM (
+                SELECT i.id AS item_id, i.campaign_id, c.lease_minutes,
+                       row_number() OVER (PARTITION BY i.campaign_id
+                                          ORDER BY i.response_count DESC, i.id) AS rank
+                FROM items i JOIN campaigns c ON c.id = i.campaign_id
+                LEFT JOIN (SELECT item_id, count(*) AS n FROM leases
+                           WHERE expires_at > $now GROUP BY item_id) l ON l.item_id = i.id
+                WHERE i.response_count + coalesce(l.n, 0) < c.overlap AND c.status = 'live'
+                  AND c.kind = 'standard' AND c.opens_at <= $now AND c.expires_at > $now
+            ) AS ranked WHERE rank <= $n ORDER BY rank, campaign_id
+            """, {"n": n, "now": now}).df()
+        fitting = cur.execute(
+            "SELECT c.id, e.user_id FROM campaigns c JOIN expertise e ON e.skill = c.skill "
+            "AND e.language = c.language JOIN user_roles r ON r.user_id = e.user_id "
+            "AND r.role = 'expert' ORDER BY c.id, e.user_id").fetchall()
+        experts: dict[int, list[int]] = {}
+        for campaign_id, user_id in fitting:
+            experts.setdefault(campaign_id, []).append(user_id)
+        with db.frame_table(cur, "bench_candidates", candidates[["item_id"]]):
+            answered = set(cur.execute(
+                "SELECT r.item_id, r.user_id FROM responses r "
+                "JOIN bench_candidates c ON c.item_id = r.item_id").fetchall())
+        held = set(cur.execute("SELECT user_id, campaign_id FROM leases").fetchall())
+        rows = []
+        for item_id, campaign_id, minutes, _ in candidates.itertuples(index=False):
+            free = [u for u in rng.sample(experts.get(campaign_id, []),
+                                          min(20, len(experts.get(campaign_id, []))))
+                    if (item_id, u) not in answered and (u, campaign_id) not in held]
+            if not free:
+                continue
+            held.add((free[0], campaign_id))
+            leased_at = now - timedelta(seconds=rng.randrange(30 * int(minutes)))
+            rows.append((int(item_id), free[0], int(campaign_id), leased_at,
+                         leased_at + timedelta(minutes=int(minutes))))
+            if len(rows) == n:
+                break
+        frame = pd.DataFrame(rows, columns=["item_id", "user_id", "campaign_id", "leased_at",
+                                            "expires_at"])
+        with db.frame_table(cur, "bench_leases", frame, like="leases"):
+            cur.execute("INSERT INTO leases SELECT item_id, user_id, campaign_id, leased_at, "
+                        "expires_at FROM bench_leases")
         return cur.execute("SELECT count(*) FROM leases WHERE expires_at > ?", [now]).fetchone()[0]
 
     return db.writing(conn, work)
 
 
-def bench_claim_submit(conn: duckdb.DuckDBPyConnection, ops: int, warmup: int,
+def bench_claim_submit(conn: db.Connection, ops: int, warmup: int,
                        rng: random.Random) -> tuple[dict[str, list[Timing]], Counter]:
     """Claim then submit as random fitting experts until `ops` answers are in; time each call."""
     experts = experts_by_campaign(conn, utcnow())
@@ -129,7 +144,7 @@ def bench_claim_submit(conn: duckdb.DuckDBPyConnection, ops: int, warmup: int,
     return {name: times[warmup:] for name, times in samples.items()}, outcomes
 
 
-def bench_landing(conn: duckdb.DuckDBPyConnection, experts: int, warmup: int,
+def bench_landing(conn: db.Connection, experts: int, warmup: int,
                   rng: random.Random) -> dict[str, list[Timing]]:
     """Time the landing page's queries for random experts (any expert, fitting campaigns or not)."""
     names = [r[0] for r in conn.execute(
@@ -165,7 +180,9 @@ def table(samples: dict[str, list[Timing]]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Command line: run both benchmarks and print one markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True, help="a database made by bench.generate (mutated)")
+    parser.add_argument("--database", "--db", dest="database", required=True,
+                        help="a database made by bench.generate, DuckDB path or PostgreSQL URL "
+                             "(mutated)")
     parser.add_argument("--ops", type=int, default=1000, help="timed claims and submits")
     parser.add_argument("--experts", type=int, default=200, help="timed landing pages")
     parser.add_argument("--warmup", type=int, default=20, help="untimed operations first")
@@ -173,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    conn = db.connect(args.db)
+    conn = db.connect(args.database)
     load = os.getloadavg()[0]
     try:
         held = hold_leases(conn, args.leases, utcnow())

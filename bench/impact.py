@@ -1,6 +1,7 @@
 """Time the impact dashboard's queries on a generated workspace.
 
-    python -m bench.impact --db /tmp/bench/impact.duckdb   # a copy of a generated workspace
+    python -m bench.impact --database /tmp/bench/impact.duckdb   # a copy of a generated workspace
+    python -m bench.impact --database postgresql://postgres@127.0.0.1:55432/impact
 
 Adds one survey answer per 10 answering experts per month first (the generator makes none),
 then times each dashboard query for the last six months and for all time.
@@ -11,9 +12,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import zlib
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
+
+import pandas as pd
 
 from core import db, impact, users
 from core.db import writing
@@ -21,21 +24,31 @@ from core.db import writing
 
 def add_surveys(conn) -> int:
     """Survey answers from a tenth of each month's active experts; returns how many."""
-    writing(conn, lambda cur: cur.execute(
-        "INSERT INTO surveys (user_id, score, comment, answered_at) "
-        "SELECT user_id, 1 + hash(user_id, month) % 5, '', max(submitted_at) FROM "
-        "(SELECT user_id, date_trunc('month', submitted_at) AS month, submitted_at "
-        " FROM responses) GROUP BY user_id, month HAVING hash(user_id, month) % 10 = 0"))
+    active = conn.execute(
+        "SELECT user_id, date_trunc('month', submitted_at) AS month, max(submitted_at) AS at "
+        "FROM responses GROUP BY user_id, date_trunc('month', submitted_at) "
+        "ORDER BY user_id, month").fetchall()
+    picked = [(user_id, 1 + draw % 5, "", at) for user_id, month, at in active
+              if (draw := zlib.crc32(f"{user_id} {month:%Y-%m}".encode())) % 10 == 0]
+    frame = pd.DataFrame(picked, columns=["user_id", "score", "comment", "answered_at"])
+
+    def work(cur: db.Cursor) -> None:
+        with db.frame_table(cur, "bench_surveys", frame, like="surveys"):
+            cur.execute("INSERT INTO surveys (user_id, score, comment, answered_at) "
+                        "SELECT user_id, score, comment, answered_at FROM bench_surveys")
+
+    writing(conn, work)
     return conn.execute("SELECT count(*) FROM surveys").fetchone()[0]
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: print a markdown table of median and max times per query."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--database", "--db", dest="database", required=True,
+                        help="a generated workspace: DuckDB path or PostgreSQL URL (mutated)")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args(argv)
-    conn = db.connect(args.db)
+    conn = db.connect(args.database)
     surveys = add_surveys(conn)
     admin_id = conn.execute("SELECT min(user_id) FROM user_roles WHERE role = 'admin'"
                             ).fetchone()[0]

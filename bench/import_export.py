@@ -1,9 +1,13 @@
 """Time item import (1,000,000 rows from CSV and Parquet) and answer export (3,000,000 rows).
 
-    python -m bench.import_export --db /tmp/bench/quorum.duckdb --workdir /tmp/bench/io
+    python -m bench.import_export --database /tmp/bench/quorum.duckdb --workdir /tmp/bench/io
+    createdb -T quorum run; createdb empty
+    python -m bench.import_export --database postgresql://postgres@127.0.0.1:55432/run \
+        --import-database postgresql://postgres@127.0.0.1:55432/empty --workdir /tmp/bench/io
 
-Import runs on a fresh database in --workdir; export reads the generated workspace at --db
-(see bench.generate) and writes every campaign's answers as Parquet, CSV and JSON Lines.
+Import runs on a fresh database (`--import-database`, an empty one; by default a new DuckDB
+file in --workdir); export reads the generated workspace at --database (see bench.generate)
+and writes every campaign's answers as Parquet, CSV and JSON Lines.
 """
 
 from __future__ import annotations
@@ -38,10 +42,11 @@ def make_files(folder: Path, rows: int) -> dict[str, Path]:
     return files
 
 
-def time_imports(folder: Path, rows: int) -> dict[str, float]:
-    """Seconds to import each file into a new campaign of a fresh database."""
+def time_imports(folder: Path, rows: int, target: str | None = None) -> dict[str, float]:
+    """Seconds to import each file into a new campaign of a fresh database (`target`, or a new
+    DuckDB file in `folder`)."""
     files = make_files(folder, rows)
-    conn = db.connect(folder / "import.duckdb")
+    conn = db.connect(target or folder / "import.duckdb")
     now = _now()
     workspace.ensure(conn, now, demo=False)
     owner = users.register(conn, username="bench", name="Bench", email="bench@example.com",
@@ -62,9 +67,9 @@ def time_imports(folder: Path, rows: int) -> dict[str, float]:
     return times
 
 
-def time_exports(db_path: Path, folder: Path) -> dict[str, float]:
+def time_exports(target: str, folder: Path) -> dict[str, float]:
     """Seconds to export every answer of the generated workspace, per format."""
-    conn = db.connect(db_path)
+    conn = db.connect(target)
     admin_id = conn.execute("SELECT min(id) FROM users").fetchone()[0]
     conn.execute("INSERT INTO user_roles VALUES (?, 'admin', ?) ON CONFLICT DO NOTHING",
                  [admin_id, _now()])
@@ -85,12 +90,16 @@ def time_exports(db_path: Path, folder: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     """Command line: print a markdown table of import and export timings."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", type=Path, required=True, help="a generated workspace")
+    parser.add_argument("--database", "--db", dest="database", required=True,
+                        help="a generated workspace: DuckDB path or PostgreSQL URL")
+    parser.add_argument("--import-database",
+                        help="an empty database to import into (default: a new DuckDB file)")
     parser.add_argument("--workdir", type=Path, required=True, help="scratch folder")
     parser.add_argument("--rows", type=int, default=1_000_000, help="items to import")
     args = parser.parse_args(argv)
     shutil.rmtree(args.workdir, ignore_errors=True)
-    times = time_imports(args.workdir, args.rows) | time_exports(args.db, args.workdir)
+    times = (time_imports(args.workdir, args.rows, args.import_database)
+             | time_exports(args.database, args.workdir))
     print("| operation | seconds |\n| --- | ---: |")
     for name, seconds in times.items():
         print(f"| {name} | {seconds:.2f} |")

@@ -1,6 +1,7 @@
 """Time the leaderboard's queries and the quality computation on a generated workspace.
 
-    python -m bench.leaderboard_quality --db /tmp/bench/quorum.duckdb [--quality-only]
+    python -m bench.leaderboard_quality --database /tmp/bench/quorum.duckdb [--quality-only]
+    python -m bench.leaderboard_quality --database postgresql://postgres@127.0.0.1:55432/run
 
 Quality is recomputed for every campaign first (so the leaderboard weighs points by stored
 scores), then each board is read for random experts: the top 20 and the viewer's own rank.
@@ -15,7 +16,6 @@ import random
 import statistics
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from core import db, leaderboard, quality, users
 
@@ -29,12 +29,13 @@ def percentile(values: list[float], share: float) -> float:
 def main(argv: list[str] | None = None) -> None:
     """Command line: print markdown tables of the timings."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--database", "--db", dest="database", required=True,
+                        help="a generated workspace: DuckDB path or PostgreSQL URL (mutated)")
     parser.add_argument("--viewers", type=int, default=100)
     parser.add_argument("--quality-only", action="store_true",
                         help="time the quality refresh and skip the leaderboard")
     args = parser.parse_args(argv)
-    conn = db.connect(args.db)
+    conn = db.connect(args.database)
     now = datetime.now(UTC).replace(tzinfo=None)
     answers = conn.execute("SELECT count(*) FROM responses").fetchone()[0]
     campaign_ids = [r[0] for r in conn.execute("SELECT id FROM campaigns").fetchall()]
@@ -55,9 +56,10 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     rng = random.Random(5)
-    experts = [r[0] for r in conn.execute(
-        "SELECT DISTINCT u.username FROM users u JOIN responses r ON r.user_id = u.id "
-        "USING SAMPLE 2000 ROWS").fetchall()]
+    answering = [r[0] for r in conn.execute(
+        "SELECT username FROM users WHERE id IN (SELECT DISTINCT user_id FROM responses) "
+        "ORDER BY id").fetchall()]
+    experts = rng.sample(answering, min(2000, len(answering)))
     skills = [r[0] for r in conn.execute("SELECT DISTINCT skill FROM campaigns").fetchall()]
     print("| board | period | median ms | p95 ms |\n| --- | --- | ---: | ---: |")
     for scope in leaderboard.SCOPES:

@@ -39,6 +39,7 @@ from core.db.base import (
 _SCHEMA_LOCK = 7_270_001  # the advisory lock a process holds while it migrates
 # How long a page waits for a pooled connection before saying the database is not answering.
 _WAIT_FOR_CONNECTION_S = 5
+_BULK_READ_SETTINGS = ("SET jit = off", "SET work_mem = '256MB'")
 
 
 class _JsonAsText(Loader):
@@ -220,6 +221,10 @@ class PostgresConnection(Connection):
         """A query's whole result as an Arrow table, read in columns."""
         numbered, values = dialect.numbered(query, params)
         with adbc.connect(self.url) as raw, raw.cursor() as cur:
+            # A bulk read (an export of millions of answers): JIT compiling its plan took 3 s
+            # of 15, and its sort spilled 700 MB to disk at the default 4 MB of work memory.
+            for setting in _BULK_READ_SETTINGS:
+                cur.execute(setting)
             cur.execute(numbered, parameters=values)
             return cur.fetch_arrow_table()
 
