@@ -39,6 +39,7 @@ from core.db.base import (
 _SCHEMA_LOCK = 7_270_001  # the advisory lock a process holds while it migrates
 # How long a page waits for a pooled connection before saying the database is not answering.
 _WAIT_FOR_CONNECTION_S = 5
+_CONFLICTS = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 _BULK_READ_SETTINGS = ("SET jit = off", "SET work_mem = '256MB'")
 
 
@@ -131,8 +132,7 @@ class PostgresCursor(Cursor):
 
 class PostgresConnection(Connection):
     engine = "postgres"
-    retryable_errors = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected,
-                        psycopg.OperationalError)
+    retryable_errors = (*_CONFLICTS, psycopg.OperationalError)
 
     def __init__(self, url: str, *, pool_size: int = 10):
         self.url = url
@@ -149,9 +149,10 @@ class PostgresConnection(Connection):
                 "server is running.") from error
 
     def gave_up(self, error: BaseException) -> BaseException:
-        if isinstance(error, psycopg.OperationalError):
-            return self._unreachable()
-        return error
+        # Serialization failures and deadlocks are OperationalErrors too, but the server answered.
+        lost = (isinstance(error, psycopg.OperationalError)
+                and not isinstance(error, _CONFLICTS))
+        return self._unreachable() if lost else error
 
     def _unreachable(self) -> DatabaseUnavailable:
         return DatabaseUnavailable(
