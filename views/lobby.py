@@ -142,12 +142,10 @@ def lobby_live(campaign_id: int) -> None:
     seen = st.session_state.get("lobby_seen")
     arrived = lobby.present_ids - (seen or frozenset()) - {user.id}
     if seen is not None and arrived:
-        if lobby.present >= lobby.team_size > len(seen):
-            # The one notice worth leaving the tab open for: a team can start now.
-            team.notify("Enough experts are here", "Press Ready to start your team.")
-        else:
-            team.notify("An expert joined the lobby",
-                        f"{lobby.present} of the {lobby.team_size} needed for a team are here.")
+        enough = lobby.present >= lobby.team_size > len(seen)  # a team can start now
+        team.notify("An expert joined the lobby",
+                    "Enough experts are here: press Ready to start your team." if enough else
+                    f"{lobby.present} of the {lobby.team_size} needed for a team are here.")
     st.session_state["lobby_seen"] = lobby.present_ids
 
     a, b, c = st.columns(3)
