@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core import db, io, quality, users
 from core.errors import DomainError
-from ui import settings
+from server import settings
 
 DB_HELP = ("a DuckDB file or a postgresql:// URL "
            "(default: $QUORUM_DATABASE_URL, else $QUORUM_DB or data/)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jwt
 
-from ui import settings
+from server import settings
 
 COOKIE_NAME = "quorum_auth"  # ui.auth.COOKIE_NAME; ui.auth itself wants a Streamlit runtime
 

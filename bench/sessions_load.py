@@ -83,7 +83,7 @@ def start_server(database: Path, port: int, team_size: int) -> subprocess.Popen:
            "QUORUM_REVOLT_TEAM_SIZE": str(team_size)}
     log = (database.parent / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", "quorum.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

@@ -62,7 +62,7 @@ class Deployment:
         log = self.folder / f"replica-{port}.log"
         with log.open("w") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                [sys.executable, "-m", "streamlit", "run", "quorum.py", "--server.port", str(port),
                  "--server.address", "127.0.0.1", "--server.headless", "true"],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         replica = Replica(port, process, log)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import settings
+from server import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 _watching: list[tuple[Path, list[int]]] = []

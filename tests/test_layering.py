@@ -23,3 +23,14 @@ def test_pages_hold_no_sql():
         text = page.read_text()
         assert ".execute(" not in text, f"{page.name} runs SQL; move it into core"
         assert "unsafe_allow_html" not in text, f"{page.name} renders raw HTML"
+
+
+def test_server_and_cli_import_no_streamlit_pages():
+    # cli.py, the worker and the HTTP routes must run without Streamlit's page machinery.
+    code = ("import sys\nimport cli, server.settings, server.runtime, server.worker, server.routes\n"
+            "bad = [m for m in sys.modules if m == 'ui' or m.startswith('ui.')"
+            " or m == 'streamlit' or m.startswith('streamlit.')]\n"
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -16,9 +16,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import db, revolt, revolt_lobby, users
+from server import settings
 from tests.conftest import FAST_ROUNDS, NOW
 from tests.rendered import shown
-from ui import settings, team
+from ui import team
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = """

@@ -18,7 +18,8 @@ import streamlit_authenticator as stauth
 
 from core import users
 from core.errors import NotFound
-from ui import settings, state
+from server import settings
+from ui import state
 from ui.text import literal
 
 COOKIE_NAME = "quorum_auth"

@@ -14,7 +14,7 @@ from core import models, workflow
 from core.db import Connection
 from core.errors import DomainError
 from core.users import User
-from ui import settings
+from server import settings
 from ui.feedback import show_error
 from ui.models import clock, http_client, policy
 from ui.text import literal, safe_markdown

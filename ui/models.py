@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import egress, models
 from core.db import Connection
-from ui import settings
+from server import settings
 
 clock = time.perf_counter  # the monotonic clock core times calls with
 

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import db, users, workspace
+from core import users
 from core.db import Connection
 from core.errors import NotFound
-from ui import settings, worker
-
-
-@st.cache_resource(show_spinner=False)
-def _connect(target: str, demo: bool, rounds: int, quality_every: float) -> Connection:
-    conn = db.connect(target)
-    workspace.ensure(conn, settings.now(), demo=demo, rounds=rounds)
-    worker.start(conn, quality_every)
-    return conn
+from server import runtime
 
 
 def connection() -> Connection:
     """The one connection of this process (pages take a cursor per call through core)."""
-    s = settings.load()
-    return _connect(settings.database(s), s.demo, s.bcrypt_rounds, s.quality_every_seconds)
+    return runtime.connection()
 
 
 def current_user() -> users.User | None:

@@ -7,7 +7,8 @@ import streamlit as st
 from core import survey
 from core.errors import DomainError
 from core.users import User
-from ui import settings, state
+from server import settings
+from ui import state
 from ui.feedback import flash, show_error
 
 

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from core import egress, workflow
-from ui import settings
-from ui.settings import ROOT
+from server import settings
+from server.settings import ROOT
 from ui.text import literal, safe_markdown
 
 _DATA_DIR = (ROOT / "data").resolve()

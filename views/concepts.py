@@ -7,7 +7,8 @@ import streamlit as st
 
 from core import campaigns, revolt, revolt_review
 from core.errors import DomainError
-from ui import settings, state, team
+from server import settings
+from ui import state, team
 from ui.feedback import flash, show_error
 from ui.format import money
 from ui.text import literal, quoted

@@ -6,7 +6,8 @@ import streamlit as st
 
 from core import campaigns, catalog, io, lifecycle, models, workflow
 from core.errors import DomainError, Invalid
-from ui import settings, state
+from server import settings
+from ui import state
 from ui.feedback import field_error, flash, show_error
 from ui.files import private_path
 from ui.models import api_keys

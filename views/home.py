@@ -7,7 +7,8 @@ import streamlit as st
 
 from core import assign, campaigns, models, profile, revolt, revolt_lobby, users
 from core.errors import DomainError
-from ui import settings, state, survey_prompt, team
+from server import settings
+from ui import state, survey_prompt, team
 from ui.feedback import show_error
 from ui.format import money, plural, time_left
 from ui.models import api_keys

@@ -6,7 +6,8 @@ import streamlit as st
 
 from core import impact
 from core.errors import DomainError
-from ui import charts, settings, state
+from server import settings
+from ui import charts, state
 from ui.feedback import show_error
 from ui.format import money
 

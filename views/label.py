@@ -10,7 +10,8 @@ import streamlit as st
 
 from core import assign, campaigns, models, responses, workflow
 from core.errors import Conflict, DomainError, Invalid
-from ui import model_step, settings, state, survey_prompt
+from server import settings
+from ui import model_step, state, survey_prompt
 from ui.feedback import flash, show_error
 from ui.format import money, time_left
 from ui.models import api_keys

@@ -4,7 +4,8 @@ import streamlit as st
 
 from core import campaigns, catalog, leaderboard
 from core.errors import DomainError
-from ui import settings, state
+from server import settings
+from ui import state
 from ui.feedback import show_error
 
 conn = state.connection()

@@ -9,7 +9,8 @@ import streamlit as st
 
 from core import campaigns, revolt, revolt_lobby
 from core.errors import DomainError, Invalid
-from ui import settings, state, team
+from server import settings
+from ui import state, team
 from ui.feedback import flash, show_error
 from ui.format import money, plural
 from ui.text import literal, safe_markdown

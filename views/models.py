@@ -4,7 +4,8 @@ import streamlit as st
 
 from core import egress, models
 from core.errors import DomainError, Invalid
-from ui import settings, state
+from server import settings
+from ui import state
 from ui.feedback import field_error, flash, show_error
 from ui.model_charts import show_call_analytics
 from ui.models import api_keys, clock, http_client, key_status, policy

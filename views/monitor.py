@@ -8,7 +8,8 @@ import streamlit as st
 
 from core import campaigns, io, models, monitor, quality, quality_jobs, workflow
 from core.errors import DomainError
-from ui import charts, settings, state
+from server import settings
+from ui import charts, state
 from ui.feedback import show_error
 from ui.files import private_path
 from ui.format import computed_when, money, plural

@@ -4,7 +4,8 @@ import streamlit as st
 
 from core import catalog, pay, profile, quality, users
 from core.errors import DomainError, Invalid
-from ui import settings, state
+from server import settings
+from ui import state
 from ui.feedback import field_error, flash, show_error
 from ui.format import money
 from ui.text import literal

@@ -7,7 +7,8 @@ import streamlit as st
 
 from core import monitor, review
 from core.errors import DomainError
-from ui import settings, state
+from server import settings
+from ui import state
 from ui.feedback import flash, show_error
 from ui.format import plural
 from ui.pickers import campaign_picker

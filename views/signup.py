@@ -4,7 +4,8 @@ import streamlit as st
 
 from core import catalog, users
 from core.errors import Invalid
-from ui import auth, settings, state
+from server import settings
+from ui import auth, state
 from ui.feedback import field_error
 from ui.text import literal
 

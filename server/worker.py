@@ -14,7 +14,7 @@ import threading
 
 from core import quality_jobs
 from core.db import Connection
-from ui import settings
+from server import settings
 
 log = logging.getLogger("quorum.worker")
 

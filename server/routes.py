@@ -1,0 +1,10 @@
+"""The HTTP routes served beside the pages by quorum.py's `st.App`: each feature adds its own."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+
+def routes() -> list[BaseRoute]:
+    """Every route the app serves besides Streamlit's own."""
+    return []
