@@ -24,8 +24,11 @@ async def _lifespan(_app: object) -> AsyncIterator[None]:
     try:
         await anyio.to_thread.run_sync(runtime.connection)
     except DomainError as error:
-        # The page says the same sentence to the first visitor and retries from there.
         log.error("%s", error)
+    except Exception:
+        # The server still starts: the first page opens the database again and shows the
+        # visitor a plain message, the operator reads the cause here.
+        log.exception("could not open the database")
     yield
 
 
