@@ -8,7 +8,7 @@ from core import campaigns, catalog, io, lifecycle, models, workflow
 from core.errors import DomainError, Invalid
 from server import settings
 from ui import state
-from ui.feedback import field_error, flash, show_error
+from ui.feedback import field_error, flash, problem_lines, show_error
 from ui.files import private_path
 from ui.models import api_keys
 from ui.pickers import campaign_picker
@@ -136,8 +136,7 @@ def spec_editor() -> tuple[str, dict | None]:
             parsed = workflow.parse_spec(text)
         except Invalid as problem:
             st.error(literal(str(problem).split(":")[0] + ":"), icon=":material/error:")
-            st.markdown("\n".join(f"- **{literal(f)}**: {literal(m)}"
-                                   for f, m in problem.problems.items()))
+            st.markdown(problem_lines(problem))
             return text, None
         model_choices(parsed)
         with st.container(border=True):
