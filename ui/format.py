@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from core import catalog
+from core import catalog, quality, workflow
 
 # Words a header keeps in capitals when a snake_case name becomes sentence case.
 _UPPER = {"id": "ID", "url": "URL", "csv": "CSV", "json": "JSON", "utc": "UTC", "api": "API",
@@ -111,3 +111,35 @@ def duration(seconds: float | None) -> str:
     if unit == "s":
         return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s".replace(".0 s", " s")
     return f"{value:.1f} {unit}".replace(f".0 {unit}", f" {unit}")
+
+
+KIND_NAMES = {"standard": "Standard", "revolt": "Team labeling"}
+
+
+def kind_name(kind: str) -> str:
+    """A campaign's kind as people call it: "revolt" → "Team labeling"."""
+    return KIND_NAMES.get(kind, str(kind).capitalize())
+
+
+def status_name(status: str) -> str:
+    """A status word as a table shows it: "live" → "Live"."""
+    return str(status).replace("_", " ").capitalize()
+
+
+def question_prompts(spec: dict) -> dict[str, str]:
+    """Each question's id → the prompt experts read, for headers and labels in place of ids."""
+    return {q["id"]: str(q.get("prompt") or q["id"]) for q in workflow.questions(spec)}
+
+
+def short(text: str, limit: int = 60) -> str:
+    """Text cut to `limit` characters at a word, with an ellipsis when cut."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1].rsplit(" ", 1)[0] or text[:limit - 1]
+    return cut.rstrip(",;:.") + "…"
+
+
+def measures_agreement(spec: dict) -> bool:
+    """Whether the form has a choice or rating question agreement can be measured on."""
+    return any(q["type"] in quality.ALPHA_LEVELS for q in workflow.questions(spec))

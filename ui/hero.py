@@ -16,8 +16,8 @@ from ui.text import literal
 
 MARK = Path(__file__).parent / "assets" / "mark.svg"
 PROGRAM = "Quorum"
-PURPOSE = ("The expert program: lend what you know to the data our models learn from, "
-           "one item at a time. Every answer is paid, counted and credited to you.")
+PURPOSE = ("Lend what you know to the data our models learn from, one item at a time. "
+           "Every answer is paid, counted and credited to you.")
 
 
 def first_name(user: User) -> str:
@@ -32,8 +32,10 @@ def show(conn: Connection, user: User, totals: Totals, open_campaigns: int,
     with st.container(border=True):
         mark, words = st.columns([1, 11], vertical_alignment="center")
         mark.image(str(MARK), width=72)
-        words.markdown(f"## {PROGRAM} · Hello, {literal(first_name(user))}")
-        words.caption(PURPOSE)
+        with words:
+            st.markdown(f"**:primary[{PROGRAM.upper()} · THE EXPERT PROGRAM]**")
+            st.title(f"Hello, {literal(first_name(user))}", anchor=False)
+            st.caption(PURPOSE)
         answered, earned, rank, fits, action = st.columns([1, 1, 1, 1, 1.4],
                                                           vertical_alignment="center")
         answered.metric("Items you answered", f"{totals.answers:,}")
