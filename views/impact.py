@@ -119,7 +119,7 @@ top = impact.top_campaigns(conn, user, start, end)
 shown = top.assign(language=top["language"].map(catalog.language_name),
                    status=top["status"].map(status_name)) if not top.empty else top
 st.dataframe(shown, hide_index=True, width="stretch", placeholder="", column_config={
-    "campaign": st.column_config.TextColumn("Campaign", width="large"),
+    "campaign": st.column_config.TextColumn("Campaign", width="medium"),
     "skill": "Skill", "language": "Language", "status": "Status", "items": "Items",
     "experts": "Experts", "cost": st.column_config.NumberColumn("Cost", format="dollar"),
     "cost_per_item": st.column_config.NumberColumn("Cost per item", format="dollar")})
