@@ -9,19 +9,26 @@ from playwright.sync_api import Page, expect
 
 from .conftest import log_in
 
-# The demo takes ~13 s to build on this machine; the server builds it before it answers /health,
-# so the first visitor waits only for the page itself (2–5 s here, more on a loaded machine).
-FIRST_VISIT_SECONDS = 10
+# The demo takes ~13 s to build on an idle 2-core machine (longer when loaded); the server builds
+# it before it answers /health, so the first visit costs no more than any later one.
+DEMO_BUILD_SECONDS = 8
+
+
+def visit(page: Page, server: str) -> float:
+    """Seconds from opening the site to the login form with its demo accounts."""
+    began = time.monotonic()
+    page.goto(server)
+    expect(page.get_by_label("Username", exact=True)).to_be_visible()
+    expect(page.get_by_text("Demo accounts")).to_be_visible()
+    return time.monotonic() - began
 
 
 def test_first_visit_to_a_fresh_server_does_not_wait_for_the_demo(
         start_server: Callable[..., str], page: Page) -> None:
     server = start_server()  # a new database: the demo workspace is built as the server starts
-    began = time.monotonic()
-    page.goto(server)
-    expect(page.get_by_label("Username", exact=True)).to_be_visible()
-    expect(page.get_by_text("Demo accounts")).to_be_visible()
-    assert time.monotonic() - began < FIRST_VISIT_SECONDS
+    first = visit(page, server)
+    again = visit(page.context.new_page(), server)
+    assert first < again + DEMO_BUILD_SECONDS, (first, again)
 
 
 def test_the_logo_and_home_are_quorums_own(server: str, page: Page) -> None:
