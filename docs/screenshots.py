@@ -37,6 +37,7 @@ ROLES = {
                                   "Models", "Profile", "monitor?campaign=15", "review?campaign=15",
                                   "design?campaign=1"]),
     "admin": ("quorum-lead-7", ["Impact", "Users and roles"]),
+    "mei": ("quorum-expert-1", ["My campaigns", "Team session"]),  # the team campaign fits her
 }
 
 

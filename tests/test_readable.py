@@ -154,7 +154,7 @@ def test_monitor_before_any_answer_does_not_deny_the_choice_question(app):
     at = app("rita", "views/monitor.py", campaign="9")  # "Is it a cat?": a choice, no answers yet
     text = everything(at)
     assert "no choice or rating question" not in text
-    assert "once items have two or more answers" in text
+    assert "No answers to compute quality from yet." in text
 
 
 def test_monitor_names_questions_by_prompt_and_times_in_seconds(app):

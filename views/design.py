@@ -10,6 +10,7 @@ from server import settings
 from ui import state
 from ui.feedback import field_error, flash, problem_lines, show_error
 from ui.files import private_path
+from ui.format import kind_name
 from ui.models import api_keys
 from ui.pickers import campaign_picker
 from ui.text import literal
@@ -56,6 +57,7 @@ def settings_form() -> dict:
         "Language", language_tags, format_func=lambda t: f"{languages[t]} ({t})",
         index=language_tags.index(c.language if c else "en-US"), key=f"{key}-language")
     values["kind"] = k.radio("Kind", campaigns.KINDS, horizontal=True, key=f"{key}-kind",
+                             format_func=kind_name,
                              index=campaigns.KINDS.index(c.kind) if c else 0,
                              disabled=bool(c and c.status != "draft"),
                              help="Revolt: teams label together in synchronized stages.")

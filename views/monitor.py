@@ -86,9 +86,10 @@ alphas = quality.agreement_table(conn, campaign_id)
 form = campaigns.spec(conn, campaign_id, campaign.spec_version)
 prompts = question_prompts(form)
 if alphas.empty:
-    st.caption("Agreement is measured once items have two or more answers."
-               if measures_agreement(form) else
-               "The form has no choice or rating question to measure agreement on.")
+    if not measures_agreement(form):
+        st.caption("The form has no choice or rating question to measure agreement on.")
+    elif s.answers:  # with no answers at all, the line above already says so
+        st.caption("Agreement is measured once items have two or more answers.")
 else:
     cols = st.columns(max(len(alphas), 1) + 2)
     for column, row in zip(cols, alphas.itertuples(), strict=False):
