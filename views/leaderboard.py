@@ -49,7 +49,7 @@ if board.top.empty:
     st.caption("Nobody has points here yet.")
     st.stop()
 top = board.top.assign(you=board.top["user_id"] == user.id)
-st.dataframe(top[["rank", "name", "points", "answers", "you"]], hide_index=True,
+st.dataframe(top[["rank", "name", "points", "answers", "you"]], hide_index=True, placeholder="",
              width="stretch", column_config={
                  "rank": st.column_config.NumberColumn("Rank", width="small"),
                  "name": st.column_config.TextColumn("Expert", width="large"),
