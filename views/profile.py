@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import catalog, pay, profile, quality, users
+from core import campaigns, catalog, pay, profile, quality, users
 from core.errors import DomainError, Invalid
 from server import settings
 from ui import state
@@ -118,6 +118,17 @@ if user.has("expert"):
         flash("Leaderboard preference saved.", ":material/visibility_off:" if hidden
               else ":material/visibility:")
         st.rerun()
+
+if user.has("requester"):
+    st.subheader("Your campaigns")
+    owned = campaigns.overview(conn, user)
+    owned = owned[owned["created_by"] == user.username]  # an admin's overview holds everyone's
+    a, b, c, d = st.columns(4)
+    a.metric("Live", int((owned["status"] == "live").sum()))
+    b.metric("Drafts", int((owned["status"] == "draft").sum()))
+    c.metric("Closed", int((owned["status"] == "closed").sum()))
+    d.metric("Answers collected", f"{int(owned['answers'].sum()):,}")
+    st.page_link("views/campaigns.py", label="Open your campaigns", icon=":material/folder:")
 
 st.subheader("Change password")
 password_error: Invalid | None = st.session_state.get("password_error")
