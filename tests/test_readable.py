@@ -86,6 +86,16 @@ def test_field_problems_are_listed_under_their_labels():
     assert field_label("label", {"label": "Which label fits?"}) == "Which label fits?"
 
 
+def test_time_per_answer_chart_picks_its_unit():
+    from ui import charts
+    quick = charts.minutes_histogram(pd.DataFrame({"minutes": [0.0205, 0.03, 0.05]})).to_dict()
+    assert quick["encoding"]["x"]["title"] == "Seconds per answer"
+    assert max(quick["datasets"][next(iter(quick["datasets"]))],
+               key=lambda r: r["time"])["time"] == pytest.approx(3.0)
+    slow = charts.minutes_histogram(pd.DataFrame({"minutes": [3, 5, 8]})).to_dict()
+    assert slow["encoding"]["x"]["title"] == "Minutes per answer"
+
+
 # -- pages ---------------------------------------------------------------------------------------
 
 
@@ -174,6 +184,12 @@ def test_design_lists_a_missing_title_under_its_label(app):
     markdown = "\n".join(m.value for m in at.markdown)
     assert "**Title**: This is required." in markdown
     assert "**title**" not in markdown
+
+
+def test_a_requester_profile_shows_their_campaigns(app):
+    at = app("rita", "views/profile.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Live"]) >= 1 and "Answers collected" in metrics
 
 
 def test_the_expert_home_reads_as_the_program_and_their_standing(app):
