@@ -10,7 +10,7 @@ from server import settings
 from ui import state
 from ui.feedback import field_error, flash, problem_lines, show_error
 from ui.files import private_path
-from ui.format import kind_name
+from ui.format import headers, kind_name
 from ui.models import api_keys
 from ui.pickers import campaign_picker
 from ui.text import literal
@@ -261,8 +261,11 @@ if moves:
                 st.rerun()
 history = lifecycle.history(conn, campaign.id)
 if not history.empty:
-    st.dataframe(history, hide_index=True, width="stretch", column_config={
+    st.dataframe(history, hide_index=True, width="stretch", placeholder="", column_config={
         "changed_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
         "from_status": "From", "to_status": "To", "by": "By", "note": "Note"})
 with st.expander("Form versions"):
-    st.dataframe(campaigns.spec_versions(conn, campaign.id), hide_index=True, width="stretch")
+    versions = campaigns.spec_versions(conn, campaign.id)
+    st.dataframe(versions, hide_index=True, width="stretch", column_config=headers(versions, {
+        "created_at": st.column_config.DatetimeColumn("Saved (UTC)", format="YYYY-MM-DD HH:mm"),
+        "created_by": "By", "answers": "Answers with it"}))
