@@ -46,7 +46,9 @@ if board.me:
 else:
     st.info("You have no points on this board yet: answer items in this period to appear.")
 if board.top.empty:
-    st.caption("Nobody has points here yet.")
+    st.caption("Nobody has points here yet." if period == "all" else
+               f"Nobody has points here {'this week' if period == 'week' else 'this month'} "
+               "yet: *All time* shows everyone's.")
     st.stop()
 top = board.top.assign(you=board.top["user_id"] == user.id)
 st.dataframe(top[["rank", "name", "points", "answers", "you"]], hide_index=True, placeholder="",
