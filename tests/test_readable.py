@@ -200,3 +200,10 @@ def test_the_expert_home_reads_as_the_program_and_their_standing(app):
     assert {"Items you answered", "Earned", "Rank this month",
             "Open campaigns for you"} <= {m.label for m in at.metric}
     assert "General knowledge" in text and "English (United States)" in text
+
+
+def test_a_campaign_outside_ones_expertise_is_named_in_words(app):
+    at = app("ada", "views/label.py", campaign="3")  # law in en-US; ada declared coding, general
+    errors = " ".join(e.value for e in at.error)
+    assert "Law and legal · English (United States)" in errors
+    assert "law in en-US" not in errors
