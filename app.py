@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import auth, shortcuts, state
+from ui import auth, state
 from ui.feedback import show_flashes
 from ui.text import literal
 
@@ -59,8 +59,4 @@ else:
     sections["Account"] = [PAGES["profile"]]
 
 show_flashes()
-page = st.navigation(sections)
-if user is not None and page.url_path != "label":
-    with st.sidebar:  # the labeling page's keys must not swallow typing on other pages
-        shortcuts.release()
-page.run()
+st.navigation(sections).run()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,12 +47,13 @@ def render(spec: dict, payload: dict[str, Any], key: str,
             available = (model_step or _preview_step)(block, payload, f"{key}:models")
             if workflow.MODEL_STEP in errors:
                 st.error(literal(errors[workflow.MODEL_STEP]), icon=":material/error:")
+        elif keys is not None and keys.quick and block.get("id") == keys.question:
+            answer[block["id"]] = _pick_buttons(block, key)
+            if block["id"] in errors:
+                st.error(literal(errors[block["id"]]), icon=":material/error:")
         elif "id" in block:
-            keyed = keys is not None and keys.quick and block["id"] == keys.question
-            with st.container(key=shortcuts.CHOICE) if keyed else nullcontext():
-                answer[block["id"]] = _question_or_note(
-                    block, f"{key}:{block['id']}", step, available, values.get(block["id"]),
-                    keys if keyed else None)
+            answer[block["id"]] = _question_or_note(block, f"{key}:{block['id']}", step,
+                                                    available, values.get(block["id"]))
             if block["id"] in errors:
                 st.error(literal(errors[block["id"]]), icon=":material/error:")
         else:
@@ -79,8 +79,7 @@ def _preview_step(block: dict, payload: dict[str, Any], key: str) -> list[str]:
 
 
 def _question_or_note(block: dict, key: str, step: dict | None,
-                      available: list[str] | None, value: Any = None,
-                      keys: shortcuts.Keys | None = None) -> Any:
+                      available: list[str] | None, value: Any = None) -> Any:
     """The question's widget, or a note when it waits for or does without model responses."""
     if workflow.about_responses(block, step):
         if available is None:
@@ -90,7 +89,7 @@ def _question_or_note(block: dict, key: str, step: dict | None,
         if reason:
             st.caption(f"**{literal(block['prompt'])}** · {literal(reason)}")
             return None
-    return _question(block, key, available, value, keys)
+    return _question(block, key, available, value)
 
 
 def _display(block: dict, payload: dict[str, Any], key: str) -> None:
@@ -170,25 +169,42 @@ def _index(options: list, value: Any) -> int | None:
         if value is not None else None
 
 
-def _hinted(options: list, keys: shortcuts.Keys | None, question_id: str,
-            base: Callable[[Any], str]) -> Callable[[Any], str]:
-    """The option's label, after its key when number keys answer this question."""
-    if keys is None:
-        return base
-    hints = {str(o): shortcuts.option_hint(keys, question_id, i) for i, o in enumerate(options)}
-    return lambda option: hints.get(str(option), "") + base(option)
+def _choices(block: dict) -> tuple[list, Callable[[Any], str]]:
+    """A choice question's options and how each reads on a radio or a button (Markdown)."""
+    if block["type"] == "pairwise":
+        pair = block.get("pair", ["A", "B"])
+        names = {pair[0]: f"Response {pair[0]} is better", pair[1]: f"Response {pair[1]} is better",
+                 workflow.TIE: "About the same"}
+        return pair + ([workflow.TIE] if block.get("allow_tie", True) else []), names.get
+    if block["type"] == "rating":
+        labels = {int(k): v for k, v in block.get("labels", {}).items()}
+        return (list(range(block["min"], block["max"] + 1)),
+                lambda v: f"{v} · {literal(labels[v])}" if v in labels else str(v))
+    return list(block["options"]), lambda o: literal(str(o))
 
 
-def _question(block: dict, key: str, available: list[str] | None = None, value: Any = None,
-              keys: shortcuts.Keys | None = None) -> Any:
+def _pick_buttons(block: dict, form_key: str) -> Any:
+    """A choice question as one button per option, keyed 1–9: a press answers and submits."""
+    options, name = _choices(block)
+    st.markdown(_label(block), help=literal(block["help"]) if block.get("help") else None)
+    picked = None
+    with st.container(horizontal=True):
+        for position, option in enumerate(options):
+            if st.form_submit_button(name(option), key=shortcuts.pick_key(form_key, position),
+                                     shortcut=str(position + 1)):
+                picked = option
+    return picked
+
+
+def _question(block: dict, key: str, available: list[str] | None = None,
+              value: Any = None) -> Any:
     kind, label = block["type"], _label(block)
     help_ = literal(block["help"]) if block.get("help") else None
     about = available is not None
     if kind == "single_choice":
         options = _shown_options(block["options"], available)
         return st.radio(label, options, index=_index(options, value), key=key, help=help_,
-                        format_func=_hinted(options, keys, block["id"],
-                                            _radio_label if about else literal))
+                        format_func=_radio_label if about else literal)
     if kind == "multiple_choice":
         options = _shown_options(block["options"], available)
         return st.multiselect(label, options, key=key, help=help_,
@@ -202,22 +218,10 @@ def _question(block: dict, key: str, available: list[str] | None = None, value: 
                               format_func=_response_label, placeholder="Best first, then the next…",
                               help=help_ or "Choose the responses in order, best first, until "
                                             "all of them are ranked.")
-    if kind == "pairwise":
-        pair = block.get("pair", ["A", "B"])
-        choices = pair + ([workflow.TIE] if block.get("allow_tie", True) else [])
-        names = {pair[0]: f"Response {pair[0]} is better", pair[1]: f"Response {pair[1]} is better",
-                 workflow.TIE: "About the same"}
+    if kind in ("pairwise", "rating"):
+        choices, name = _choices(block)
         return st.radio(label, choices, index=_index(choices, value), horizontal=True, key=key,
-                        help=help_, format_func=_hinted(choices, keys, block["id"], names.get))
-    if kind == "rating":
-        labels = {int(k): v for k, v in block.get("labels", {}).items()}
-        scale = list(range(block["min"], block["max"] + 1))
-        # On a scale from 1 the value is its own key, so no key is shown before it.
-        hint_keys = keys if block["min"] != 1 else None
-        return st.radio(label, scale, index=_index(scale, value), horizontal=True, key=key,
-                        help=help_, format_func=_hinted(
-                            scale, hint_keys, block["id"],
-                            lambda v: f"{v} · {literal(labels[v])}" if v in labels else str(v)))
+                        help=help_, format_func=name)
     limits = _length_hint(block)
     text = value if isinstance(value, str) else ""
     # A bound on every text answer lets Streamlit show a live count of characters against it.

@@ -66,7 +66,8 @@ def answering(campaign_id: int) -> assign.Assignment | None:
     shown: assign.Assignment | None = st.session_state.get(SHOWN)
     if shown is None or shown.campaign_id != campaign_id or "claim_reason" in st.session_state:
         return None  # nothing shown here yet, or new work was just asked for on the home page
-    if (st.session_state.get(f"submit-{shown.item_id}")
+    picks = (shortcuts.pick_key(f"item-{shown.item_id}", n) for n in range(shortcuts.MAX_CHOICES))
+    if (st.session_state.get(f"submit-{shown.item_id}") or any(map(st.session_state.get, picks))
             or st.session_state.get(ANSWERING) == shown.item_id):
         return shown
     return None
@@ -263,26 +264,24 @@ count_here.metric("Your answers here", here if campaign.per_expert_cap is None
                   f"This campaign takes at most {campaign.per_expert_cap} answers per expert.")
 count_all.metric("All your answers", overall)
 confirmation()
-surveyed = bool(st.session_state.get("receipt")) and survey_prompt.offer(user)
+if st.session_state.get("receipt"):
+    survey_prompt.offer(user)
 with st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
     st.markdown(safe_markdown(campaign.guidelines) if campaign.guidelines
                 else "_This campaign has no guidelines._")
 mode = st.session_state.get(MODE)
 if mode and mode[0] == "edit":
-    shortcuts.release()
     edit_panel(campaign, mode[1])
     st.stop()
 recent_answers(campaign)
 
 if claim is None:
-    shortcuts.release()
     st.warning(literal(unavailable), icon=":material/cloud_off:")
     st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
     st.stop()
 
 assignment = claim.assignment
 if assignment is None:
-    shortcuts.release()
     st.info(literal(claim.reason))
     st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
     st.stop()
@@ -318,32 +317,29 @@ flagging = mode is not None and mode == ("flag", assignment.item_id)
 if flagging:
     flag_panel(assignment.item_id)
 hotkeys = shortcuts.for_spec(spec)
-# Keys are off while something else on the page takes typing (a flag's note, the survey).
-if flagging or surveyed:
-    shortcuts.release()
-else:
-    shortcuts.bind(hotkeys)
 with st.form(f"item-{assignment.item_id}", border=True):
     answer = render(spec, assignment.payload, key=f"item-{assignment.item_id}",
                     errors=st.session_state.get(errors_key),
                     model_step=model_step.ModelStep(conn, user, assignment.item_id, keys)
                     if asks_models else None, keys=hotkeys)
-    submit_col, skip_col, flag_col, legend_col = st.columns([1, 1, 1.3, 4.2],
-                                                            vertical_alignment="center")
-    with submit_col.container(key=shortcuts.SUBMIT):
-        submitted = st.form_submit_button("Submit", type="primary", width="stretch",
-                                          key=f"submit-{assignment.item_id}")
-    with skip_col.container(key=shortcuts.SKIP):
-        skipped = st.form_submit_button("Skip", width="stretch",
-                                        help="Give this item back and move on.")
+    # On a one-question choice form the option buttons answer; elsewhere Submit does.
+    if hotkeys.quick:
+        skip_col, flag_col, legend_col = st.columns([1, 1.4, 5.6], vertical_alignment="center")
+        submitted = answer.get(hotkeys.question) is not None
+    else:
+        submit_col, skip_col, flag_col, legend_col = st.columns([1, 1, 1.4, 4.6],
+                                                                vertical_alignment="center")
+        submitted = submit_col.form_submit_button(
+            "Submit", type="primary", width="stretch", key=f"submit-{assignment.item_id}",
+            shortcut=shortcuts.SUBMIT_KEY)
+    skipped = skip_col.form_submit_button("Skip", width="stretch", shortcut=shortcuts.SKIP_KEY,
+                                          help="Give this item back and move on.")
     flag_col.form_submit_button("Flag a problem", width="stretch", icon=":material/flag:",
-                                disabled=flagging, on_click=set_mode,
+                                shortcut=shortcuts.FLAG_KEY, disabled=flagging, on_click=set_mode,
                                 args=(("flag", assignment.item_id),),
                                 help="Something is wrong with this item: tell the requester "
                                      "instead of answering it, at no cost to you.")
-    if not (flagging or surveyed):
-        legend_col.caption(shortcuts.legend(hotkeys), help="Shortcuts are off while you type "
-                           "in a box outside the form, such as a flag's details.")
+    legend_col.caption(shortcuts.legend(hotkeys))
 
 if submitted:
     st.session_state[ANSWERING] = assignment.item_id
