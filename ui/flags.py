@@ -43,7 +43,7 @@ def draw(conn: Connection, user: User, campaign_id: int) -> None:
 def _item(conn: Connection, rows, item_id: int, user: User) -> None:
     first = rows.iloc[0]
     with st.container(border=True):
-        text, put_back, remove = st.columns([6, 1.3, 1.3], vertical_alignment="top")
+        text, put_back, remove = st.columns([6, 1.4, 1.4], vertical_alignment="top")
         external = f" · {literal(first.external_id)}" if first.external_id else ""
         text.markdown(f"**Item #{item_id}**{external} · {literal(_STATES[first.state])} · "
                       f"{plural(int(first.answers), 'answer')} so far")
@@ -56,10 +56,12 @@ def _item(conn: Connection, rows, item_id: int, user: User) -> None:
                            icon=":material/undo:",
                            help="Clear its flags and hand it out again as usual."):
             _decide(conn, item_id, "restore", user, f"Item #{item_id} is handed out again.")
-        if remove.button("Remove item", key=f"flag-remove-{item_id}", width="stretch",
-                         icon=":material/delete:",
-                         help="Never hand it out again; answers already given stay."):
-            _decide(conn, item_id, "remove", user, f"Item #{item_id} is removed from the campaign.")
+        with remove.popover("Remove", icon=":material/delete:", width="stretch"):
+            st.markdown("Remove this item from the campaign? It is never handed out again; "
+                        "answers already given stay.")
+            if st.button("Remove this item", key=f"flag-remove-{item_id}", type="primary"):
+                _decide(conn, item_id, "remove", user,
+                        f"Item #{item_id} is removed from the campaign.")
 
 
 def _decide(conn: Connection, item_id: int, decision: str, user: User, done: str) -> None:

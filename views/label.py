@@ -122,7 +122,8 @@ def summary(spec: dict, answer: dict) -> str:
             continue
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         shown = shown if len(shown) <= 60 else shown[:57] + "…"
-        parts.append(f"{question['prompt']}: {shown}")
+        prompt = question["prompt"].rstrip()
+        parts.append(f"{prompt} {shown}" if prompt.endswith(("?", ":")) else f"{prompt}: {shown}")
     return " · ".join(parts) or "(no answer given)"
 
 
@@ -137,7 +138,7 @@ def recent_answers(campaign: campaigns.Campaign) -> None:
                      "min, until it is reviewed", icon=":material/history:"):
         for entry in mine:
             spec = campaigns.spec(conn, campaign.id, entry.spec_version)
-            text, edit_col, withdraw_col = st.columns([7, 1, 1], vertical_alignment="center")
+            text, edit_col, withdraw_col = st.columns([6, 1, 1.4], vertical_alignment="center")
             edited = " · edited" if entry.edited_at else ""
             text.markdown(f"{literal(summary(spec, entry.answer))}  \n"
                           f":gray[Item {entry.item_id} · {time_left(entry.until, now)} to "
@@ -256,7 +257,7 @@ except DomainError as error:
     st.stop()
 
 here, overall = responses.counts(conn, user.id, campaign_id)
-head, count_here, count_all = st.columns([6, 1, 1], vertical_alignment="bottom")
+head, count_here, count_all = st.columns([5, 1.4, 1.4], vertical_alignment="bottom")
 head.title(literal(campaign.title))
 count_here.metric("Your answers here", here if campaign.per_expert_cap is None
                   else f"{here} of {campaign.per_expert_cap}",
@@ -323,23 +324,18 @@ with st.form(f"item-{assignment.item_id}", border=True):
                     model_step=model_step.ModelStep(conn, user, assignment.item_id, keys)
                     if asks_models else None, keys=hotkeys)
     # On a one-question choice form the option buttons answer; elsewhere Submit does.
-    if hotkeys.quick:
-        skip_col, flag_col, legend_col = st.columns([1, 1.4, 5.6], vertical_alignment="center")
-        submitted = answer.get(hotkeys.question) is not None
-    else:
-        submit_col, skip_col, flag_col, legend_col = st.columns([1, 1, 1.4, 4.6],
-                                                                vertical_alignment="center")
-        submitted = submit_col.form_submit_button(
-            "Submit", type="primary", width="stretch", key=f"submit-{assignment.item_id}",
-            shortcut=shortcuts.SUBMIT_KEY)
-    skipped = skip_col.form_submit_button("Skip", width="stretch", shortcut=shortcuts.SKIP_KEY,
-                                          help="Give this item back and move on.")
-    flag_col.form_submit_button("Flag a problem", width="stretch", icon=":material/flag:",
-                                shortcut=shortcuts.FLAG_KEY, disabled=flagging, on_click=set_mode,
-                                args=(("flag", assignment.item_id),),
-                                help="Something is wrong with this item: tell the requester "
-                                     "instead of answering it, at no cost to you.")
-    legend_col.caption(shortcuts.legend(hotkeys))
+    with st.container(horizontal=True, vertical_alignment="center"):
+        submitted = answer.get(hotkeys.question) is not None if hotkeys.quick else \
+            st.form_submit_button("Submit", type="primary", key=f"submit-{assignment.item_id}",
+                                  shortcut=shortcuts.SUBMIT_KEY)
+        skipped = st.form_submit_button("Skip", shortcut=shortcuts.SKIP_KEY,
+                                        help="Give this item back and move on.")
+        st.form_submit_button("Flag a problem", icon=":material/flag:",
+                              shortcut=shortcuts.FLAG_KEY, disabled=flagging, on_click=set_mode,
+                              args=(("flag", assignment.item_id),),
+                              help="Something is wrong with this item: tell the requester "
+                                   "instead of answering it, at no cost to you.")
+    st.caption(shortcuts.legend(hotkeys))
 
 if submitted:
     st.session_state[ANSWERING] = assignment.item_id

@@ -86,8 +86,8 @@ def test_number_keys_answer_and_typing_stays_typing(site, page: Page, tmp_path: 
     page.keyboard.press("3")
     expect(page.get_by_text("answered 2 items in this campaign")).to_be_visible()
     page.get_by_text("you can change each for").click()
-    expect(page.get_by_text("Which label fits?: negative")).to_be_visible()
-    expect(page.get_by_text("Which label fits?: neutral")).to_be_visible()
+    expect(page.get_by_text("Which label fits? negative")).to_be_visible()
+    expect(page.get_by_text("Which label fits? neutral")).to_be_visible()
 
     # On a form with a text box, keys typed there stay text; Enter submits when not typing.
     open_label(page, server, ids["Explained"])
@@ -116,13 +116,13 @@ def test_an_edit_changes_the_export(site, page: Page, browser: Browser, tmp_path
     page.keyboard.press("1")
     expect(page.get_by_text("answered 1 items in this campaign")).to_be_visible()
     page.get_by_text("you can change each for").click()
-    expect(page.get_by_text("Which label fits?: positive")).to_be_visible()
+    expect(page.get_by_text("Which label fits? positive")).to_be_visible()
     page.get_by_role("button", name="Edit", exact=True).click()
     expect(page.get_by_text("Editing your answer to item")).to_be_visible()
     form = page.get_by_test_id("stForm")
     form.get_by_text("negative", exact=True).click()
     form.get_by_role("button", name="Save changes").click()
-    expect(page.get_by_text("Which label fits?: negative")).to_be_attached()
+    expect(page.get_by_text("Which label fits? negative")).to_be_attached()
     page.screenshot(path=tmp_path / "after-edit.png", full_page=True)
 
     requester = fresh_context(browser)
