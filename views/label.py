@@ -136,8 +136,11 @@ def recent_answers(campaign: campaigns.Campaign) -> None:
         return
     with st.expander(f"Your recent answers · you can change each for {campaign.edit_minutes} "
                      "min, until it is reviewed", icon=":material/history:"):
+        specs: dict[int, dict] = {}
         for entry in mine:
-            spec = campaigns.spec(conn, campaign.id, entry.spec_version)
+            if entry.spec_version not in specs:
+                specs[entry.spec_version] = campaigns.spec(conn, campaign.id, entry.spec_version)
+            spec = specs[entry.spec_version]
             text, edit_col, withdraw_col = st.columns([6, 1, 1.4], vertical_alignment="center")
             edited = " · edited" if entry.edited_at else ""
             text.markdown(f"{literal(summary(spec, entry.answer))}  \n"
