@@ -191,3 +191,32 @@ def test_answers_waiting_for_review_are_counted_for_the_leaderboard(conn, make_u
     assert leaderboard.waiting_for_review(conn, ada) == 1
     review.accept(conn, requester, receipt.response_id, now + timedelta(minutes=5))
     assert leaderboard.waiting_for_review(conn, ada) == 0
+
+
+def test_an_answer_about_model_responses_keeps_the_responses_it_judged(conn, make_user,
+                                                                       requester, now):
+    from core import models, workflow
+    from tests.fake_openai import FakeOpenAI, HttpError
+    from tests.mitl import model_campaign, register
+
+    with FakeOpenAI() as fake:
+        register(conn, requester, fake.base_url, now, "alpha", "beta", timeout_s=1)
+        campaign = model_campaign(conn, requester, now)
+        ada = make_user("ada")
+        held = assign.claim_next(conn, ada, campaign.id, now).assignment
+        fake.plan("beta", HttpError(500))
+        models.generate(conn, ada, held.item_id, prompt="Capital of France?", keys={}, now=now,
+                        clock=lambda: 0.0)
+        receipt = responses.submit(conn, ada, held.item_id, {"rate_a": 3}, held.spec_version,
+                                   now + timedelta(minutes=2))
+    with pytest.raises(Invalid) as refused:  # still nothing may be said about the failed one
+        edits.edit(conn, ada, receipt.response_id, {"rate_a": 4, "rate_b": 2}, now)
+    assert "rate_b" in refused.value.problems
+    edits.edit(conn, ada, receipt.response_id, {"rate_a": 5, "rewrite": "Paris."},
+               now + timedelta(minutes=3))
+    stored = json.loads(conn.execute("SELECT answer FROM responses").fetchone()[0])
+    assert (stored["rate_a"], stored["rewrite"]) == (5, "Paris.")
+    assert [r["status"] for r in stored[workflow.MODEL_STEP]["responses"]] == ["ok", "failed"]
+    edits.withdraw(conn, ada, receipt.response_id, now + timedelta(minutes=4))
+    assert conn.execute("SELECT count(*) FROM model_generations WHERE response_id IS NOT NULL"
+                        ).fetchone()[0] == 0
