@@ -12,12 +12,12 @@ from ui import state
 from ui.feedback import flash, show_error
 
 
-def offer(user: User) -> bool:
-    """Show the survey box if the expert is due one; return whether it is shown."""
+def offer(user: User) -> None:
+    """Show the survey box if the expert is due one."""
     conn, config = state.connection(), settings.load()
     policy = survey.Policy(config.survey_after_answers, config.survey_period_days)
     if not survey.due(conn, user, settings.now(), policy):
-        return False
+        return
     with st.container(border=True):
         st.markdown("**How is Quorum working for you?** Your answer helps us improve it.")
         stars = st.feedback("stars", key="survey_stars")
@@ -35,4 +35,3 @@ def offer(user: User) -> bool:
         if later.button("Not now", width="stretch"):
             survey.dismiss(conn, user, settings.now())
             st.rerun()
-    return True
