@@ -97,7 +97,7 @@ _NEXT_ITEM_SQL = """
     SELECT i.id, i.payload, i.response_count FROM items i
     LEFT JOIN (SELECT item_id, count(*) AS n FROM leases WHERE expires_at > $now
                GROUP BY item_id) held ON held.item_id = i.id
-    WHERE i.campaign_id = $c AND i.response_count < $overlap
+    WHERE i.campaign_id = $c AND i.response_count < $overlap AND i.flag_state IS NULL
       AND ($gold_apart = false OR i.gold IS NULL)
       AND i.response_count + coalesce(held.n, 0) < $overlap
       AND i.id NOT IN (SELECT item_id FROM responses WHERE user_id = $u)
@@ -132,7 +132,7 @@ def _pick_gold(cur: Cursor, user: User, campaign_id: int):
     return cur.execute(
         """
         SELECT i.id, i.payload, 0 FROM items i
-        WHERE i.campaign_id = $c AND i.gold IS NOT NULL
+        WHERE i.campaign_id = $c AND i.gold IS NOT NULL AND i.flag_state IS NULL
           AND i.id NOT IN (SELECT item_id FROM responses WHERE user_id = $u)
           AND i.id NOT IN (SELECT item_id FROM skips WHERE user_id = $u AND campaign_id = $c)
         ORDER BY i.response_count, i.id LIMIT 1
@@ -201,7 +201,7 @@ def claim_best(conn: Connection, user: User, now: datetime,
     """
     open_campaigns = campaigns.for_expert(conn, user, now)
     standard = open_campaigns[(open_campaigns["kind"] == "standard")
-                              & (open_campaigns["items_left"] > 0)
+                              & (open_campaigns["left_for_you"] > 0)
                               & ~open_campaigns["id"].isin(list(exclude))]
     for campaign_id, title in standard[["id", "title"]].itertuples(index=False):
         claim = claim_next(conn, user, int(campaign_id), now, rng)

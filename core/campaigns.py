@@ -46,6 +46,8 @@ class Campaign:
     bonus_min_quality: float | None
     bonus_per_item: Decimal
     challenge_rewards: list[Decimal]
+    edit_minutes: int = 30   # how long an expert may edit or withdraw an unreviewed answer
+    flag_limit: int = 2      # open flags that pause an item until the requester decides
 
     def open_at(self, now: datetime) -> bool:
         """Whether experts may answer now: live, opened and not yet expired."""
@@ -121,7 +123,8 @@ def create(conn: Connection, actor: User, *, spec_text: str, now: datetime,
 _SETTINGS = ("title", "description", "guidelines", "skill", "language", "kind",
              "expertise_level", "expertise_type", "minutes_per_item", "pay_per_item",
              "overlap", "per_expert_cap", "lease_minutes", "opens_at", "expires_at",
-             "gold_rate", "bonus_min_quality", "bonus_per_item", "challenge_rewards")
+             "gold_rate", "bonus_min_quality", "bonus_per_item", "challenge_rewards",
+             "edit_minutes", "flag_limit")
 
 
 def _checked_settings(conn: Connection, settings: dict) -> dict[str, Any]:
@@ -130,7 +133,8 @@ def _checked_settings(conn: Connection, settings: dict) -> dict[str, Any]:
         raise Invalid(f"Unknown campaign setting(s): {', '.join(sorted(unknown))}.")
     s = {"description": "", "guidelines": "", "kind": "standard", "expertise_level": "Any",
          "expertise_type": "", "per_expert_cap": None, "lease_minutes": 30, "gold_rate": 0.0,
-         "bonus_min_quality": None, "bonus_per_item": 0, "challenge_rewards": [], **settings}
+         "bonus_min_quality": None, "bonus_per_item": 0, "challenge_rewards": [],
+         "edit_minutes": 30, "flag_limit": 2, **settings}
     problems: dict[str, str] = {}
     for key in ("title", "skill", "language", "opens_at", "expires_at"):
         if not s.get(key):
@@ -161,6 +165,11 @@ def _checked_settings(conn: Connection, settings: dict) -> dict[str, Any]:
     cap = s.get("per_expert_cap")
     if cap is not None and (not isinstance(cap, int) or cap < 1):
         problems["per_expert_cap"] = "Leave empty for no cap, or enter a whole number ≥ 1."
+    if not isinstance(s.get("edit_minutes"), int) or not 0 <= s["edit_minutes"] <= 10080:
+        problems["edit_minutes"] = ("Enter whole minutes from 0 (no editing) to 10080 (a week) "
+                                    "for how long experts may change an answer.")
+    if not isinstance(s.get("flag_limit"), int) or s["flag_limit"] < 1:
+        problems["flag_limit"] = "Enter a whole number of at least 1 (flags that pause an item)."
     if not problems.get("opens_at") and not problems.get("expires_at"):
         if s["expires_at"] <= s["opens_at"]:
             problems["expires_at"] = "The expiry must come after the opening."
@@ -295,9 +304,17 @@ def for_expert(conn: Connection, user: User, now: datetime) -> pd.DataFrame:
             ), left_ AS (
                 SELECT i.campaign_id,
                        sum(greatest(m.overlap - i.response_count, 0))::BIGINT AS answers_left,
-                       count(*) FILTER (WHERE i.response_count < m.overlap) AS items_left,
+                       count(*) FILTER (WHERE i.response_count < m.overlap
+                                        AND i.flag_state IS NULL) AS items_left,
                        count(*) AS items_total
                 FROM items i JOIN mine m ON m.id = i.campaign_id GROUP BY i.campaign_id
+            ), passed AS (
+                -- open items this expert answered, skipped or flagged: not theirs to take
+                SELECT i.campaign_id, count(*) AS n FROM items i JOIN mine m ON m.id = i.campaign_id
+                WHERE i.id IN (SELECT item_id FROM responses WHERE user_id = $user
+                               UNION SELECT item_id FROM skips WHERE user_id = $user)
+                  AND i.response_count < m.overlap AND i.flag_state IS NULL
+                GROUP BY i.campaign_id
             ), done AS (
                 SELECT campaign_id, count(*) AS my_count FROM responses
                 WHERE user_id = $user AND status <> 'rejected'
@@ -309,9 +326,14 @@ def for_expert(conn: Connection, user: User, now: datetime) -> pd.DataFrame:
                    m.minutes_per_item, m.pay_per_item, m.overlap, m.per_expert_cap,
                    m.expires_at, coalesce(left_.items_left, 0) AS items_left,
                    coalesce(left_.items_total, 0) AS items_total,
-                   coalesce(done.my_count, 0) AS my_count
+                   coalesce(done.my_count, 0) AS my_count,
+                   greatest(least(coalesce(left_.items_left, 0) - coalesce(passed.n, 0),
+                                  coalesce(m.per_expert_cap - coalesce(done.my_count, 0),
+                                           coalesce(left_.items_left, 0))), 0)
+                       AS left_for_you
             FROM mine m JOIN skills s ON s.code = m.skill JOIN languages l ON l.tag = m.language
             LEFT JOIN left_ ON left_.campaign_id = m.id
+            LEFT JOIN passed ON passed.campaign_id = m.id
             LEFT JOIN done ON done.campaign_id = m.id
             ORDER BY m.expires_at, m.id
             """, {"user": user.id, "now": now}).df()

@@ -242,8 +242,9 @@ _ANSWERS_SQL = """
            u.username AS expert, r.spec_version, r.answer::{json} AS answer,
            i.payload::{json} AS payload, r.started_at, r.submitted_at, r.duration_s,
            r.status AS review_status, rv.reason AS review_reason, rv.acted_at AS reviewed_at,
-           reviewer.username AS reviewed_by, r.too_fast, lab.ds_label AS aggregated_label,
-           lab.ds_confidence AS aggregated_confidence, lab.majority_label
+           reviewer.username AS reviewed_by, r.too_fast, ev.edited_at,
+           lab.ds_label AS aggregated_label, lab.ds_confidence AS aggregated_confidence,
+           lab.majority_label
     FROM responses r
     LEFT JOIN item_labels lab ON lab.item_id = r.item_id
     JOIN items i ON i.id = r.item_id
@@ -254,6 +255,9 @@ _ANSWERS_SQL = """
                       (array_agg(reviewer_id ORDER BY acted_at DESC))[1] AS reviewer_id
                FROM review_actions GROUP BY response_id) rv ON rv.response_id = r.id
     LEFT JOIN users reviewer ON reviewer.id = rv.reviewer_id
+    LEFT JOIN (SELECT response_id, max(replaced_at) AS edited_at FROM answer_versions
+               WHERE change = 'edit' AND ($campaign::INTEGER IS NULL OR campaign_id = $campaign)
+               GROUP BY response_id) ev ON ev.response_id = r.id
     WHERE $campaign::INTEGER IS NULL OR r.campaign_id = $campaign
     ORDER BY r.id
 """

@@ -79,6 +79,13 @@ def board(conn: Connection, viewer: User, *, scope: str = "overall",
                  experts)
 
 
+def waiting_for_review(conn: Connection, user: User) -> int:
+    """The expert's answers flagged too fast that earn no points until a reviewer accepts them."""
+    with reading(conn) as cur:
+        return cur.execute("SELECT count(*) FILTER (WHERE status = 'submitted' AND too_fast) "
+                           "FROM responses WHERE user_id = ?", [user.id]).fetchone()[0]
+
+
 def _params(scope: str, key, period: str, now: datetime) -> dict:
     if scope not in SCOPES or period not in PERIODS:
         raise Invalid(f"Unknown leaderboard {scope!r} / {period!r}.")

@@ -33,12 +33,14 @@ def fingerprint(cur: Cursor, campaign_id: int) -> str:
     answers, ids, rejected = cur.execute(
         "SELECT count(*), coalesce(sum(id), 0), count(*) FILTER (WHERE status = 'rejected') "
         "FROM responses WHERE campaign_id = ?", [campaign_id]).fetchone()
+    edits, = cur.execute("SELECT count(*) FROM answer_versions WHERE campaign_id = ?",
+                         [campaign_id]).fetchone()
     reviews, = cur.execute(
         "SELECT count(*) FROM review_actions a JOIN responses r ON r.id = a.response_id "
         "WHERE r.campaign_id = ?", [campaign_id]).fetchone()
     gold, = cur.execute("SELECT count(*) FROM items WHERE campaign_id = ? AND gold IS NOT NULL",
                         [campaign_id]).fetchone()
-    return f"{answers}:{ids}:{rejected}:{reviews}:{gold}"
+    return f"{answers}:{ids}:{rejected}:{reviews}:{gold}:{edits}"
 
 
 def stale_campaigns(conn: Connection) -> list[int]:

@@ -26,16 +26,21 @@ class Receipt:
     campaign_count: int
     total_count: int
     earned: Decimal
+    seconds: float = 0.0          # how long the answer took, from the reservation
+    too_fast: bool = False        # far under the expected time: no points until reviewed
+    expected_minutes: float = 0.0
+    edit_minutes: int = 0         # how long the expert may still edit or withdraw it
 
 
 def submit(conn: Connection, user: User, item_id: int, answer: dict[str, Any],
            spec_version: int, now: datetime) -> Receipt:
     """Validate and store an answer to a reserved item; the receipt is read after the commit."""
-    response_id, campaign_id, pay = writing(
+    response_id, campaign, pay, seconds, too_fast = writing(
         conn, lambda cur: _submit(cur, user, item_id, answer, spec_version, now),
         locks_rows=True)
-    campaign_count, total_count = counts(conn, user.id, campaign_id)
-    return Receipt(response_id, campaign_id, campaign_count, total_count, pay)
+    campaign_count, total_count = counts(conn, user.id, campaign.id)
+    return Receipt(response_id, campaign.id, campaign_count, total_count, pay, seconds, too_fast,
+                   campaign.minutes_per_item, campaign.edit_minutes)
 
 
 def _submit(cur, user, item_id, answer, spec_version, now):
@@ -76,11 +81,12 @@ def _submit(cur, user, item_id, answer, spec_version, now):
     _check_cap(cur, campaign, user)
     started_at = leased_at or now
     seconds = (now - started_at).total_seconds()
+    too_fast = seconds < TOO_FAST_SHARE * campaign.minutes_per_item * 60
     response_id = cur.execute(
         "INSERT INTO responses (item_id, campaign_id, user_id, spec_version, answer, started_at,"
         " submitted_at, duration_s, too_fast) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         [item_id, campaign_id, user.id, spec_version, json.dumps(clean, ensure_ascii=False),
-         started_at, now, seconds, seconds < TOO_FAST_SHARE * campaign.minutes_per_item * 60]
+         started_at, now, seconds, too_fast]
     ).fetchone()[0]
     if model_record is not None:
         models.attach(cur, user.id, item_id, response_id)
@@ -90,7 +96,7 @@ def _submit(cur, user, item_id, answer, spec_version, now):
     cur.execute("INSERT INTO pay_ledger (user_id, campaign_id, response_id, kind, amount, note,"
                 " created_at) VALUES (?, ?, ?, 'item', ?, 'Answer submitted', ?)",
                 [user.id, campaign_id, response_id, campaign.pay_per_item, now])
-    return response_id, campaign_id, campaign.pay_per_item
+    return response_id, campaign, campaign.pay_per_item, seconds, too_fast
 
 
 def _check_room(campaign: campaigns.Campaign, taken: int) -> None:

@@ -46,6 +46,9 @@ MAX_PROMPT_LENGTH = 8000
 # letter, so it cannot clash with one.
 MODEL_STEP = "_model_responses"
 TIE = "tie"
+# Text and code answers without a `max_length` still have a bound, so the form can show a
+# character count against it and nothing unbounded is stored.
+TEXT_LIMIT = 20_000
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 _COMMON_KEYS = {"type"}
@@ -367,6 +370,11 @@ def answer_problems(spec: dict, answer: dict[str, Any],
     return problems
 
 
+def text_limit(question: dict) -> int:
+    """The most characters a text or code answer may have: its `max_length`, else TEXT_LIMIT."""
+    return question.get("max_length") or TEXT_LIMIT
+
+
 def clean_answer(spec: dict, answer: dict[str, Any],
                  available: list[str] | None = None) -> dict[str, Any]:
     """Validate an answer and keep only the spec's questions; raise Invalid otherwise."""
@@ -409,7 +417,7 @@ def _answer_problem(question: dict, value: Any, available: list[str] | None) -> 
         if not isinstance(value, str):
             return "Write your answer as text."
         length = len(value.strip())
-        low, high = question.get("min_length"), question.get("max_length")
+        low, high = question.get("min_length"), text_limit(question)
         if low is not None and length < low:
             return f"Write at least {low} characters (you have {length})."
         if high is not None and length > high:

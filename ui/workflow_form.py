@@ -11,9 +11,13 @@ import streamlit as st
 from core import egress, workflow
 from server import settings
 from server.settings import ROOT
+from ui import shortcuts
 from ui.text import literal, safe_markdown
 
 _DATA_DIR = (ROOT / "data").resolve()
+# Code answers are typed in the theme's code font; a style of our own, no user content in it.
+_CODE_STYLE = ("<style>[class*='st-key-code-answer'] textarea {font-family: 'Source Code Pro', "
+               "ui-monospace, monospace; font-size: 0.9rem; tab-size: 4;}</style>")
 
 
 # Draws a model step and returns the response slots that came (None before the first ask).
@@ -22,13 +26,19 @@ ModelStepDrawer = Callable[[dict, dict[str, Any], str], list[str] | None]
 
 def render(spec: dict, payload: dict[str, Any], key: str,
            errors: dict[str, str] | None = None,
-           model_step: ModelStepDrawer | None = None) -> dict[str, Any]:
+           model_step: ModelStepDrawer | None = None,
+           values: dict[str, Any] | None = None,
+           keys: shortcuts.Keys | None = None) -> dict[str, Any]:
     """Draw the spec's blocks for one item and return the answer as entered so far.
 
     A model step is drawn by `model_step` (the labeling page's, which calls the models); without
     one, as in previews, it is drawn as placeholders and every response counts as shown.
+    `values` fills the questions in (an answer being edited); `keys` marks the question that
+    number keys answer, and its options with their keys.
     """
-    errors = errors or {}
+    errors, values = errors or {}, values or {}
+    if any(b["type"] == "code_answer" for b in spec["blocks"]):
+        st.html(_CODE_STYLE)
     answer: dict[str, Any] = {}
     step = workflow.model_step(spec)
     available: list[str] | None = None
@@ -37,9 +47,13 @@ def render(spec: dict, payload: dict[str, Any], key: str,
             available = (model_step or _preview_step)(block, payload, f"{key}:models")
             if workflow.MODEL_STEP in errors:
                 st.error(literal(errors[workflow.MODEL_STEP]), icon=":material/error:")
+        elif keys is not None and keys.quick and block.get("id") == keys.question:
+            answer[block["id"]] = _pick_buttons(block, key)
+            if block["id"] in errors:
+                st.error(literal(errors[block["id"]]), icon=":material/error:")
         elif "id" in block:
             answer[block["id"]] = _question_or_note(block, f"{key}:{block['id']}", step,
-                                                    available)
+                                                    available, values.get(block["id"]))
             if block["id"] in errors:
                 st.error(literal(errors[block["id"]]), icon=":material/error:")
         else:
@@ -65,7 +79,7 @@ def _preview_step(block: dict, payload: dict[str, Any], key: str) -> list[str]:
 
 
 def _question_or_note(block: dict, key: str, step: dict | None,
-                      available: list[str] | None) -> Any:
+                      available: list[str] | None, value: Any = None) -> Any:
     """The question's widget, or a note when it waits for or does without model responses."""
     if workflow.about_responses(block, step):
         if available is None:
@@ -75,7 +89,7 @@ def _question_or_note(block: dict, key: str, step: dict | None,
         if reason:
             st.caption(f"**{literal(block['prompt'])}** · {literal(reason)}")
             return None
-    return _question(block, key, available)
+    return _question(block, key, available, value)
 
 
 def _display(block: dict, payload: dict[str, Any], key: str) -> None:
@@ -149,46 +163,80 @@ def _shown_options(options: list, available: list[str] | None) -> list:
     return [o for o in options if str(o) not in workflow.SLOTS or str(o) in available]
 
 
-def _question(block: dict, key: str, available: list[str] | None = None) -> Any:
+def _index(options: list, value: Any) -> int | None:
+    """Where a stored answer stands among the options (None: not among them, or no answer)."""
+    return next((i for i, o in enumerate(options) if str(o) == str(value)), None) \
+        if value is not None else None
+
+
+def _choices(block: dict) -> tuple[list, Callable[[Any], str]]:
+    """A choice question's options and how each reads on a radio or a button (Markdown)."""
+    if block["type"] == "pairwise":
+        pair = block.get("pair", ["A", "B"])
+        names = {pair[0]: f"Response {pair[0]} is better", pair[1]: f"Response {pair[1]} is better",
+                 workflow.TIE: "About the same"}
+        return pair + ([workflow.TIE] if block.get("allow_tie", True) else []), names.get
+    if block["type"] == "rating":
+        labels = {int(k): v for k, v in block.get("labels", {}).items()}
+        return (list(range(block["min"], block["max"] + 1)),
+                lambda v: f"{v} · {literal(labels[v])}" if v in labels else str(v))
+    return list(block["options"]), lambda o: literal(str(o))
+
+
+def _pick_buttons(block: dict, form_key: str) -> Any:
+    """A choice question as one button per option, keyed 1–9: a press answers and submits."""
+    options, name = _choices(block)
+    st.markdown(_label(block), help=literal(block["help"]) if block.get("help") else None)
+    picked = None
+    with st.container(horizontal=True):
+        for position, option in enumerate(options):
+            if st.form_submit_button(name(option), key=shortcuts.pick_key(form_key, position),
+                                     shortcut=str(position + 1)):
+                picked = option
+    return picked
+
+
+def _question(block: dict, key: str, available: list[str] | None = None,
+              value: Any = None) -> Any:
     kind, label = block["type"], _label(block)
     help_ = literal(block["help"]) if block.get("help") else None
     about = available is not None
     if kind == "single_choice":
-        return st.radio(label, _shown_options(block["options"], available), index=None, key=key,
-                        help=help_, format_func=_radio_label if about else literal)
+        options = _shown_options(block["options"], available)
+        return st.radio(label, options, index=_index(options, value), key=key, help=help_,
+                        format_func=_radio_label if about else literal)
     if kind == "multiple_choice":
-        return st.multiselect(label, _shown_options(block["options"], available), key=key,
-                              help=help_, max_selections=block.get("max_selected"),
+        options = _shown_options(block["options"], available)
+        return st.multiselect(label, options, key=key, help=help_,
+                              default=[o for o in options if str(o) in map(str, value or [])],
+                              max_selections=block.get("max_selected"),
                               placeholder="Choose one or more",
                               format_func=_response_label if about else str)
     if kind == "ranking":
         return st.multiselect(label, available, key=key, max_selections=len(available),
+                              default=[o for o in (value or []) if o in available],
                               format_func=_response_label, placeholder="Best first, then the next…",
                               help=help_ or "Choose the responses in order, best first, until "
                                             "all of them are ranked.")
-    if kind == "pairwise":
-        pair = block.get("pair", ["A", "B"])
-        choices = pair + ([workflow.TIE] if block.get("allow_tie", True) else [])
-        names = {pair[0]: f"Response {pair[0]} is better", pair[1]: f"Response {pair[1]} is better",
-                 workflow.TIE: "About the same"}
-        return st.radio(label, choices, index=None, horizontal=True, key=key, help=help_,
-                        format_func=names.get)
-    if kind == "rating":
-        labels = {int(k): v for k, v in block.get("labels", {}).items()}
-        return st.radio(label, list(range(block["min"], block["max"] + 1)), index=None,
-                        horizontal=True, key=key, help=help_,
-                        format_func=lambda v: f"{v} · {literal(labels[v])}" if v in labels
-                        else str(v))
+    if kind in ("pairwise", "rating"):
+        choices, name = _choices(block)
+        return st.radio(label, choices, index=_index(choices, value), horizontal=True, key=key,
+                        help=help_, format_func=name)
     limits = _length_hint(block)
+    text = value if isinstance(value, str) else ""
+    # A bound on every text answer lets Streamlit show a live count of characters against it.
+    limit = workflow.text_limit(block)
     if kind == "free_text" and not block.get("multiline", True):
-        return st.text_input(label, key=key, help=help_, max_chars=block.get("max_length"),
+        return st.text_input(label, value=text, key=key, help=help_, max_chars=limit,
                              placeholder=limits)
     if kind == "code_answer":
-        return st.text_area(label, key=key, help=help_ or f"Write {block.get('language', '')} "
-                            "code; indentation is kept.", max_chars=block.get("max_length"),
-                            height=260, placeholder=limits)
-    return st.text_area(label, key=key, help=help_, max_chars=block.get("max_length"),
-                        placeholder=limits)
+        with st.container(key=f"code-answer-{key.replace(':', '-')}"):
+            return st.text_area(label, value=text, key=key,
+                                help=help_ or f"Write {block.get('language', '')} code; "
+                                "indentation is kept.", max_chars=limit, height=300,
+                                placeholder=limits)
+    return st.text_area(label, value=text, key=key, help=help_, max_chars=limit,
+                        height=160, placeholder=limits)
 
 
 def _length_hint(block: dict) -> str:

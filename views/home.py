@@ -14,6 +14,17 @@ from ui.format import money, plural, time_left
 from ui.models import api_keys
 from ui.text import literal
 
+
+def nothing_left(row) -> str:
+    """Why a campaign card has no Start button, in the expert's terms."""
+    if pd.notna(row.per_expert_cap) and row.my_count >= row.per_expert_cap:
+        return "You reached this campaign's cap. Thank you!"
+    if row.items_left == 0:
+        return "Every item has all the answers it needs."
+    return ("You have answered or passed on every item still open here; the rest wait for "
+            "other experts.")
+
+
 conn = state.connection()
 user = state.require_user()
 now = settings.now()
@@ -27,8 +38,11 @@ if st.session_state.pop("welcome", False):
                "your skills. You can add more skills on your profile.",
                icon=":material/celebration:")
 survey_prompt.offer(user)
+work_left = mine.empty or bool(((mine["kind"] == "revolt") | (mine["left_for_you"] > 0)).any())
 if action.button("Next best task", type="primary", icon=":material/bolt:",
-                 disabled=mine.empty, help="Start the most urgent item across your campaigns."):
+                 disabled=mine.empty or not work_left,
+                 help="Start the most urgent item across your campaigns." if work_left else
+                 "Nothing is left for you to answer in your campaigns right now."):
     try:
         keys = api_keys(conn)
         unavailable = [int(c) for c in mine["id"] if models.unavailable_reason(conn, int(c), keys)]
@@ -83,7 +97,7 @@ for row in mine.itertuples():
             else:
                 a.markdown(f"**{money(row.pay_per_item)}** per item  \n"
                            f"~{row.minutes_per_item:g} min per item")
-                b.markdown(f"**{plural(int(row.items_left), 'item')}** left  \n"
+                b.markdown(f"**{plural(int(row.left_for_you), 'item')}** left for you  \n"
                            f"{time_left(row.expires_at, now)}")
                 st.markdown(f"You answered **{int(row.my_count)}**"
                             + (f" of at most {int(row.per_expert_cap)}"
@@ -98,6 +112,7 @@ for row in mine.itertuples():
                 st.button("Start", key=f"start-{row.id}", disabled=True, width="stretch")
                 st.caption("Unavailable for now: its language models are not set up yet.",
                            help=literal(unavailable))
-            elif st.button("Start", key=f"start-{row.id}", type="primary", width="stretch",
-                           disabled=row.items_left == 0):
+            elif row.left_for_you == 0:
+                st.caption(nothing_left(row))
+            elif st.button("Start", key=f"start-{row.id}", type="primary", width="stretch"):
                 st.switch_page("views/label.py", query_params={"campaign": int(row.id)})

@@ -8,15 +8,15 @@ import random
 
 import streamlit as st
 
-from core import assign, campaigns, models, responses, workflow
+from core import assign, campaigns, edits, flags, models, responses, workflow
 from core.errors import Conflict, DomainError, Invalid
 from server import settings
-from ui import model_step, state, survey_prompt
+from ui import model_step, shortcuts, state, survey_prompt
 from ui.feedback import flash, show_error
 from ui.format import money, time_left
 from ui.models import api_keys
 from ui.text import literal, safe_markdown
-from ui.workflow_form import render
+from ui.workflow_form import ModelStepDrawer, render
 
 conn = state.connection()
 user = state.require_user()
@@ -26,6 +26,8 @@ keys = api_keys(conn)
 # refused or incomplete): that item stays on screen instead of a new claim until it is saved,
 # skipped or left with "Next item", so a reservation that ran out never swaps the form.
 SHOWN, ANSWERING, REFUSAL = "label_shown", "label_answering", "label_refusal"
+# What the page is doing besides answering: ("flag", item_id) or ("edit", response_id).
+MODE = "label_mode"
 
 
 def confirmation() -> None:
@@ -37,10 +39,26 @@ def confirmation() -> None:
         text, close = st.columns([8, 1], vertical_alignment="center")
         text.success(f"Answer saved. You have answered **{receipt.campaign_count}** items in "
                      f"this campaign and **{receipt.total_count}** in all "
-                     f"(+{money(receipt.earned)}).", icon=":material/check_circle:")
+                     f"(+{money(receipt.earned)})."
+                     + (f" You can change it for {receipt.edit_minutes} min under *Your recent "
+                        "answers*." if receipt.edit_minutes else ""),
+                     icon=":material/check_circle:")
         if close.button("Dismiss", key="dismiss"):
             del st.session_state["receipt"]
             st.rerun()
+        if receipt.too_fast:
+            st.warning(too_fast_note(receipt), icon=":material/timer:")
+
+
+def too_fast_note(receipt: responses.Receipt) -> str:
+    """Why an answer given far under the expected time earns no points yet."""
+    took = f"{receipt.seconds:.0f} s" if receipt.seconds < 120 else \
+        f"{receipt.seconds / 60:.0f} min"
+    share = f"{responses.TOO_FAST_SHARE:.0%}"
+    return (f"That answer took {took}; this campaign expects about "
+            f"{receipt.expected_minutes:g} min per item. Answers given in under {share} of "
+            "that wait for a reviewer before they count on the leaderboard. You are paid for "
+            "it as usual; taking the time an item needs keeps your points coming.")
 
 
 def answering(campaign_id: int) -> assign.Assignment | None:
@@ -48,7 +66,8 @@ def answering(campaign_id: int) -> assign.Assignment | None:
     shown: assign.Assignment | None = st.session_state.get(SHOWN)
     if shown is None or shown.campaign_id != campaign_id or "claim_reason" in st.session_state:
         return None  # nothing shown here yet, or new work was just asked for on the home page
-    if (st.session_state.get(f"submit-{shown.item_id}")
+    picks = (shortcuts.pick_key(f"item-{shown.item_id}", n) for n in range(shortcuts.MAX_CHOICES))
+    if (st.session_state.get(f"submit-{shown.item_id}") or any(map(st.session_state.get, picks))
             or st.session_state.get(ANSWERING) == shown.item_id):
         return shown
     return None
@@ -56,8 +75,144 @@ def answering(campaign_id: int) -> assign.Assignment | None:
 
 def leave_item() -> None:
     """Let go of the shown item: the next run claims afresh."""
-    for key in (SHOWN, ANSWERING, REFUSAL):
+    for key in (SHOWN, ANSWERING, REFUSAL, MODE):
         st.session_state.pop(key, None)
+
+
+def set_mode(mode: tuple[str, int] | None) -> None:
+    """Switch between answering, flagging the item and editing an earlier answer."""
+    if mode is None:
+        st.session_state.pop(MODE, None)
+    else:
+        st.session_state[MODE] = mode
+
+
+def flag_panel(item_id: int) -> None:
+    """Say what is wrong with the item instead of answering it; the expert moves on."""
+    with st.form(f"flag-{item_id}", border=True):
+        st.markdown("**What is wrong with this item?** Flagging costs you nothing: the item "
+                    "goes to the campaign's requester and you get the next one.")
+        reason = st.radio("Reason", list(flags.REASONS), index=None,
+                          format_func=lambda r: literal(flags.REASONS[r]))
+        note = st.text_input("Details (needed for “Something else”)", max_chars=500)
+        send, back, _ = st.columns([2, 2, 5])
+        sent = send.form_submit_button("Flag and move on", type="primary", width="stretch",
+                                       icon=":material/flag:")
+        back.form_submit_button("Back to the item", width="stretch",
+                                on_click=set_mode, args=(None,))
+    if sent:
+        try:
+            paused = flags.flag(conn, user, item_id, reason or "", note, settings.now())
+        except DomainError as error:
+            show_error(error)
+            return
+        leave_item()
+        flash("Thanks, the item is flagged" + (" and held back until the requester looks at it."
+                                               if paused else "; here is the next one."),
+              ":material/flag:")
+        st.rerun()
+
+
+def summary(spec: dict, answer: dict) -> str:
+    """An answer in one line: each question's prompt and the value given (plain text)."""
+    parts = []
+    for question in workflow.questions(spec):
+        value = answer.get(question["id"])
+        if value in (None, "", []):
+            continue
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "…"
+        prompt = question["prompt"].rstrip()
+        parts.append(f"{prompt} {shown}" if prompt.endswith(("?", ":")) else f"{prompt}: {shown}")
+    return " · ".join(parts) or "(no answer given)"
+
+
+def recent_answers(campaign: campaigns.Campaign) -> None:
+    """The expert's answers here that can still be edited or withdrawn."""
+    if campaign.edit_minutes <= 0:
+        return
+    mine = edits.recent(conn, user, campaign.id, now)
+    if not mine:
+        return
+    with st.expander(f"Your recent answers · you can change each for {campaign.edit_minutes} "
+                     "min, until it is reviewed", icon=":material/history:"):
+        specs: dict[int, dict] = {}
+        for entry in mine:
+            if entry.spec_version not in specs:
+                specs[entry.spec_version] = campaigns.spec(conn, campaign.id, entry.spec_version)
+            spec = specs[entry.spec_version]
+            text, edit_col, withdraw_col = st.columns([6, 1, 1.4], vertical_alignment="center")
+            edited = " · edited" if entry.edited_at else ""
+            text.markdown(f"{literal(summary(spec, entry.answer))}  \n"
+                          f":gray[Item {entry.item_id} · {time_left(entry.until, now)} to "
+                          f"change{edited}]")
+            edit_col.button("Edit", key=f"edit-{entry.response_id}", width="stretch",
+                            on_click=set_mode, args=(("edit", entry.response_id),))
+            with withdraw_col.popover("Withdraw", width="stretch"):
+                st.markdown("Withdraw this answer? It leaves your count and your pay, and the "
+                            "item goes to another expert.")
+                if st.button("Withdraw it", key=f"withdraw-{entry.response_id}",
+                             type="primary"):
+                    try:
+                        edits.withdraw(conn, user, entry.response_id, settings.now())
+                    except DomainError as error:
+                        show_error(error)
+                    else:
+                        st.session_state.pop("receipt", None)
+                        flash("Answer withdrawn; it no longer counts and its pay was reversed.",
+                              ":material/undo:")
+                        st.rerun()
+
+
+def stored_responses(record: dict) -> ModelStepDrawer:
+    """Draws the model responses an answer was given about, as they were, without asking."""
+    def draw(block: dict, payload: dict, key: str) -> list[str]:
+        shown = record.get("responses", [])
+        for entry, column in zip(shown, st.columns(max(len(shown), 1)), strict=False):
+            column.markdown(f"**Response {literal(entry['slot'])}**")
+            with column.container(border=True):
+                st.markdown(literal(entry.get("text") or "(no response)"))
+        return [r["slot"] for r in shown if r.get("status") == "ok"]
+    return draw
+
+
+def edit_panel(campaign: campaigns.Campaign, response_id: int) -> None:
+    """The form of an earlier answer, filled in, to change and save as a new version."""
+    entry = next((e for e in edits.recent(conn, user, campaign.id, now, limit=50)
+                  if e.response_id == response_id), None)
+    if entry is None:
+        set_mode(None)
+        st.info("That answer can no longer be changed (its time is over or it was reviewed).")
+        return
+    spec = campaigns.spec(conn, campaign.id, entry.spec_version)
+    errors_key = f"edit-errors-{response_id}"
+    record = entry.answer.get(workflow.MODEL_STEP)
+    st.markdown(f"#### Editing your answer to item {entry.item_id}")
+    st.caption(f"You can change it for {time_left(entry.until, now)[:-5]}. The earlier version "
+               "is kept in the answer's history; your count and pay stay as they are.")
+    with st.form(f"edit-{response_id}", border=True):
+        changed = render(spec, entry.payload, key=f"edit-{response_id}",
+                         errors=st.session_state.get(errors_key), values=entry.answer,
+                         model_step=stored_responses(record) if record else None)
+        save, back, _ = st.columns([2, 2, 5])
+        saved = save.form_submit_button("Save changes", type="primary", width="stretch")
+        back.form_submit_button("Cancel", width="stretch", on_click=set_mode, args=(None,))
+    if saved:
+        try:
+            edits.edit(conn, user, response_id, changed, settings.now())
+        except Invalid as problem:
+            st.session_state[errors_key] = problem.problems
+            if not problem.problems:
+                show_error(problem)
+                return
+            st.rerun()
+        except DomainError as error:
+            show_error(error)
+            return
+        st.session_state.pop(errors_key, None)
+        set_mode(None)
+        flash("Your answer is changed.", ":material/edit:")
+        st.rerun()
 
 
 def choose_campaign() -> None:
@@ -105,9 +260,12 @@ except DomainError as error:
     st.stop()
 
 here, overall = responses.counts(conn, user.id, campaign_id)
-head, count_here, count_all = st.columns([6, 1, 1], vertical_alignment="bottom")
+head, count_here, count_all = st.columns([5, 1.4, 1.4], vertical_alignment="bottom")
 head.title(literal(campaign.title))
-count_here.metric("Your answers here", here)
+count_here.metric("Your answers here", here if campaign.per_expert_cap is None
+                  else f"{here} of {campaign.per_expert_cap}",
+                  help=None if campaign.per_expert_cap is None else
+                  f"This campaign takes at most {campaign.per_expert_cap} answers per expert.")
 count_all.metric("All your answers", overall)
 confirmation()
 if st.session_state.get("receipt"):
@@ -115,6 +273,11 @@ if st.session_state.get("receipt"):
 with st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
     st.markdown(safe_markdown(campaign.guidelines) if campaign.guidelines
                 else "_This campaign has no guidelines._")
+mode = st.session_state.get(MODE)
+if mode and mode[0] == "edit":
+    edit_panel(campaign, mode[1])
+    st.stop()
+recent_answers(campaign)
 
 if claim is None:
     st.warning(literal(unavailable), icon=":material/cloud_off:")
@@ -154,16 +317,28 @@ if model_step.take_skip_request(assignment.item_id):
         st.rerun()
 spec = campaigns.spec(conn, campaign_id, assignment.spec_version)
 asks_models = workflow.model_step(spec) is not None
+flagging = mode is not None and mode == ("flag", assignment.item_id)
+if flagging:
+    flag_panel(assignment.item_id)
+hotkeys = shortcuts.for_spec(spec)
 with st.form(f"item-{assignment.item_id}", border=True):
     answer = render(spec, assignment.payload, key=f"item-{assignment.item_id}",
                     errors=st.session_state.get(errors_key),
                     model_step=model_step.ModelStep(conn, user, assignment.item_id, keys)
-                    if asks_models else None)
-    submit_col, skip_col, _ = st.columns([1, 1, 5])
-    submitted = submit_col.form_submit_button("Submit", type="primary", width="stretch",
-                                              key=f"submit-{assignment.item_id}")
-    skipped = skip_col.form_submit_button("Skip", width="stretch",
-                                          help="Give this item back and move on.")
+                    if asks_models else None, keys=hotkeys)
+    # On a one-question choice form the option buttons answer; elsewhere Submit does.
+    with st.container(horizontal=True, vertical_alignment="center"):
+        submitted = answer.get(hotkeys.question) is not None if hotkeys.quick else \
+            st.form_submit_button("Submit", type="primary", key=f"submit-{assignment.item_id}",
+                                  shortcut=shortcuts.SUBMIT_KEY)
+        skipped = st.form_submit_button("Skip", shortcut=shortcuts.SKIP_KEY,
+                                        help="Give this item back and move on.")
+        st.form_submit_button("Flag a problem", icon=":material/flag:",
+                              shortcut=shortcuts.FLAG_KEY, disabled=flagging, on_click=set_mode,
+                              args=(("flag", assignment.item_id),),
+                              help="Something is wrong with this item: tell the requester "
+                                   "instead of answering it, at no cost to you.")
+    st.caption(shortcuts.legend(hotkeys))
 
 if submitted:
     st.session_state[ANSWERING] = assignment.item_id

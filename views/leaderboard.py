@@ -7,6 +7,7 @@ from core.errors import DomainError
 from server import settings
 from ui import state
 from ui.feedback import show_error
+from ui.format import plural
 
 conn = state.connection()
 user = state.require_user()
@@ -40,6 +41,11 @@ except DomainError as error:
     show_error(error)
     st.stop()
 
+waiting = leaderboard.waiting_for_review(conn, user)
+if waiting:
+    st.info(f"{plural(waiting, 'answer')} of yours {'is' if waiting == 1 else 'are'} waiting for "
+            "review: given in under a quarter of the campaign's expected time, they earn points "
+            "once a reviewer accepts them.", icon=":material/timer:")
 if board.me:
     st.metric("Your rank", f"{int(board.me['rank'])} of {board.experts}",
               help=f"{board.me['points']:.1f} points from {int(board.me['answers'])} answers")

@@ -8,6 +8,7 @@ import streamlit as st
 from core import monitor, review
 from core.errors import DomainError
 from server import settings
+from ui import flags as flag_panel
 from ui import state
 from ui.feedback import flash, show_error
 from ui.format import plural
@@ -22,6 +23,7 @@ campaign_id = campaign_picker(user)
 if campaign_id is None:
     st.info("You have no campaigns yet.")
     st.stop()
+flag_panel.draw(conn, user, campaign_id)  # flagged items, their reasons, put back / remove
 
 experts = monitor.per_expert(conn, campaign_id)["expert"].tolist()
 f1, f2, f3, f4 = st.columns([2, 1, 2, 3])

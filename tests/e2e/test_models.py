@@ -83,7 +83,7 @@ def test_expert_retries_a_timed_out_model_and_the_requester_sees_the_calls(
     pick(form, "How good is response A?", "4")
     pick(form, "How good is response B?", "3")
     pick(form, "Which response is better?", "Response A is better")
-    form.get_by_role("button", name="Submit", exact=True).click()
+    form.get_by_role("button", name="Submit").click()
     expect(page.get_by_text("Answer saved")).to_be_visible()
     page.screenshot(path=tmp_path / "submitted.png", full_page=True)
 

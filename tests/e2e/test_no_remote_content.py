@@ -170,7 +170,7 @@ def test_an_expert_and_a_requester_load_nothing_from_elsewhere(
     expect(form.locator("strong", has_text="kept")).to_be_visible()
     form.locator("textarea").fill("Because of the :red[colour].")
     form.get_by_text("Option ![pic]").click()
-    form.get_by_role("button", name="Submit", exact=True).click()
+    form.get_by_role("button", name="Submit").click()
     expect(page.get_by_text("Answer saved")).to_be_visible()
     settle(page)
     page.goto(f"{server}/profile")

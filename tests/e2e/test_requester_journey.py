@@ -170,8 +170,8 @@ def test_requester_designs_publishes_and_exports(server: str, page: Page,
     form = expert.get_by_test_id("stForm")
     expect(form.get_by_text(re.compile("|".join(re.escape(t) for _, t in ROWS)))
            ).to_be_visible()
-    pick(form, QUESTION, "positive")
-    form.get_by_role("button", name="Submit", exact=True).click()
+    # A one-question choice form: each option is a button (keyed 1–3) that answers at once.
+    form.get_by_role("button", name="positive").click()
     expect(expert.get_by_text("Answer saved")).to_be_visible()
     expect(metric(expert, "Your answers here")).to_have_text("1")
 
