@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from core import campaigns as core_campaigns
-from core import catalog, db, workflow, workspace
+from core import catalog, db, rollups, workflow, workspace
 from core import users as core_users
 
 PASSWORD = "bench-pass-1"
@@ -279,6 +279,7 @@ def _add_work(cur: db.Cursor, files: duckdb.DuckDBPyConnection, settings: pd.Dat
           "pay_per_item::DECIMAL(12, 2) AS amount, 'Answer submitted' AS note, "
           "submitted_at AS created_at FROM bench_responses ORDER BY id",
           {"p0": pay0, "r0": response0})
+    rollups.rebuild(cur)  # the daily rollup the leaderboard and the dashboard read
 
 
 def count_rows(conn: db.Connection) -> dict[str, int]:

@@ -67,7 +67,8 @@ def time_imports(folder: Path, rows: int, target: str | None = None) -> dict[str
     return times
 
 
-def time_exports(target: str, folder: Path) -> dict[str, float]:
+def time_exports(target: str, folder: Path,
+                 formats: tuple[str, ...] = ("parquet", "csv", "jsonl")) -> dict[str, float]:
     """Seconds to export every answer of the generated workspace, per format."""
     conn = db.connect(target)
     admin_id = conn.execute("SELECT min(id) FROM users").fetchone()[0]
@@ -77,7 +78,7 @@ def time_exports(target: str, folder: Path) -> dict[str, float]:
                                               [admin_id]).fetchone()[0])
     answers = conn.execute("SELECT count(*) FROM responses").fetchone()[0]
     times = {}
-    for fmt in ("parquet", "csv", "jsonl"):
+    for fmt in formats:
         out = folder / f"answers.{fmt}"
         start = time.perf_counter()
         rows = io.export(conn, admin, "answers", None, out, fmt)
@@ -96,10 +97,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="an empty database to import into (default: a new DuckDB file)")
     parser.add_argument("--workdir", type=Path, required=True, help="scratch folder")
     parser.add_argument("--rows", type=int, default=1_000_000, help="items to import")
+    parser.add_argument("--exports-only", action="store_true",
+                        help="time the exports only (they leave the workspace as it was)")
+    parser.add_argument("--formats", nargs="+", default=["parquet", "csv", "jsonl"],
+                        help="export formats to time")
     args = parser.parse_args(argv)
     shutil.rmtree(args.workdir, ignore_errors=True)
-    times = (time_imports(args.workdir, args.rows, args.import_database)
-             | time_exports(args.database, args.workdir))
+    args.workdir.mkdir(parents=True)
+    times = ({} if args.exports_only
+             else time_imports(args.workdir, args.rows, args.import_database))
+    times |= time_exports(args.database, args.workdir, tuple(args.formats))
     print("| operation | seconds |\n| --- | ---: |")
     for name, seconds in times.items():
         print(f"| {name} | {seconds:.2f} |")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import assign, campaigns, db, responses, users, workflow
+from core import assign, campaigns, db, responses, rollups, users, workflow
 from core.errors import Conflict
 
 CHECKS = {
@@ -55,6 +55,13 @@ CHECKS = {
                               WHERE c.per_expert_cap IS NOT NULL AND r.status <> 'rejected'
                               GROUP BY r.user_id, r.campaign_id, c.per_expert_cap
                               HAVING count(*) > c.per_expert_cap) AS over""",
+    "daily rollup rows that differ from the answers and the ledger": f"""
+        WITH kept AS (SELECT day, campaign_id, user_id, answers, kept, counted, accepted, pay
+                      FROM work_rollup WHERE answers <> 0 OR kept <> 0 OR pay <> 0),
+        computed AS (SELECT day, campaign_id, user_id, answers, kept, counted, accepted, pay
+                     FROM ({rollups.COMPUTED_SQL.format(responses="true", ledger="true")}) AS c)
+        SELECT (SELECT count(*) FROM (SELECT * FROM kept EXCEPT SELECT * FROM computed) AS a)
+             + (SELECT count(*) FROM (SELECT * FROM computed EXCEPT SELECT * FROM kept) AS b)""",
 }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from core import campaigns, pay, users, workflow
+from core import campaigns, pay, rollups, users, workflow
 from core.db import Connection, Cursor, frame_table, writing
 
 HISTORY_FILE = Path(__file__).resolve().parent.parent / "data" / "demo" / "history.yaml"
@@ -124,6 +124,7 @@ def _past_campaign(conn, owner: users.User, spec: dict, rng: random.Random,
                         "note, created_at) SELECT user_id, campaign_id, id, 'item', ?, "
                         "'Answer submitted', submitted_at FROM responses WHERE campaign_id = ?",
                         [c["pay_per_item"], campaign.id])
+            rollups.rebuild(cur, campaign.id)
 
     writing(conn, work)
     if closes < now:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import campaigns, workflow
+from core import campaigns, rollups, workflow
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Forbidden, NotFound
 from core.users import User
@@ -95,6 +95,7 @@ def withdraw(conn: Connection, user: User, response_id: int, now: datetime) -> N
         row, campaign = _changeable(cur, user, response_id, now)
         item_id, campaign_id, version = row[0], row[1], row[6]
         _keep_version(cur, response_id, version, row, user.id, now, "withdraw")
+        rollups.withdrawn(cur, response_id)
         cur.execute("DELETE FROM responses WHERE id = ?", [response_id])
         cur.execute("UPDATE items SET response_count = response_count - 1, version = version + 1"
                     " WHERE id = ?", [item_id])
@@ -104,6 +105,7 @@ def withdraw(conn: Connection, user: User, response_id: int, now: datetime) -> N
             cur.execute("INSERT INTO pay_ledger (user_id, campaign_id, response_id, kind, amount,"
                         " note, created_at) VALUES (?, ?, ?, 'reversal', ?, 'Answer withdrawn',"
                         " ?)", [user.id, campaign_id, response_id, -paid, now])
+            rollups.paid(cur, now, campaign_id, user.id, -paid)
         cur.execute("UPDATE model_generations SET response_id = NULL WHERE response_id = ?",
                     [response_id])
         # Not offered to this expert again: they chose to give it up.

@@ -1,6 +1,7 @@
 """Leadership's impact numbers: people, campaigns, items, cost against vendors, satisfaction.
 
-Every function takes the admin asking, and a half-open date range [start, end).
+Every function takes the admin asking, and a half-open date range [start, end). Answers and
+pay are read from the daily rollup (core/rollups.py), which holds whole days.
 """
 
 from __future__ import annotations
@@ -42,14 +43,14 @@ def totals(conn: Connection, actor: User, start: date, end: date,
             """
             SELECT
               (SELECT count(*) FROM users WHERE created_at >= $start AND created_at < $end),
-              (SELECT count(DISTINCT user_id) FROM responses
-                 WHERE submitted_at >= $start AND submitted_at < $end),
+              (SELECT count(DISTINCT user_id) FROM work_rollup
+                 WHERE answers > 0 AND day >= $start AND day < $end),
               (SELECT count(*) FROM campaigns WHERE status <> 'draft'
                  AND opens_at >= $start AND opens_at < $end),
-              (SELECT count(*) FROM responses WHERE status <> 'rejected'
-                 AND submitted_at >= $start AND submitted_at < $end),
-              (SELECT coalesce(sum(amount), 0) FROM pay_ledger
-                 WHERE created_at >= $start AND created_at < $end),
+              (SELECT coalesce(sum(kept), 0)::BIGINT FROM work_rollup
+                 WHERE day >= $start AND day < $end),
+              (SELECT coalesce(sum(pay), 0) FROM work_rollup
+                 WHERE day >= $start AND day < $end),
               (SELECT avg(score) FROM surveys WHERE answered_at >= $start AND answered_at < $end),
               (SELECT count(*) FROM surveys WHERE answered_at >= $start AND answered_at < $end)
             """, _range(start, end)).fetchone()
@@ -92,17 +93,18 @@ def monthly(conn: Connection, actor: User, start: date, end: date
                                      ($end::DATE - 1)::TIMESTAMP, INTERVAL '1 month')
                      AS series (first_day)
             ), work AS (
-                SELECT date_trunc('month', submitted_at)::DATE AS month,
-                       count(DISTINCT user_id) AS active_experts,
-                       count(*) FILTER (WHERE status <> 'rejected') AS items
-                FROM responses WHERE submitted_at >= $start AND submitted_at < $end GROUP BY 1
+                SELECT date_trunc('month', day)::DATE AS month,
+                       count(DISTINCT user_id) FILTER (WHERE answers > 0) AS active_experts,
+                       sum(kept)::BIGINT AS items
+                FROM work_rollup WHERE day >= $start AND day < $end AND answers <> 0
+                GROUP BY 1
             ), launched AS (
                 SELECT date_trunc('month', opens_at)::DATE AS month, count(*) AS campaigns
                 FROM campaigns WHERE status <> 'draft' AND opens_at >= $start
                   AND opens_at < $end GROUP BY 1
             ), spend AS (
-                SELECT date_trunc('month', created_at)::DATE AS month, sum(amount) AS cost
-                FROM pay_ledger WHERE created_at >= $start AND created_at < $end GROUP BY 1
+                SELECT date_trunc('month', day)::DATE AS month, sum(pay) AS cost
+                FROM work_rollup WHERE day >= $start AND day < $end AND pay <> 0 GROUP BY 1
             ), happy AS (
                 SELECT date_trunc('month', answered_at)::DATE AS month,
                        avg(score)::DOUBLE AS satisfaction, count(*) AS survey_responses
@@ -131,11 +133,10 @@ def items_by_skill(conn: Connection, actor: User, start: date, end: date
         return cur.execute(
             """
             WITH per_day AS (
-                SELECT r.submitted_at::DATE AS day, s.name AS skill, count(*) AS items
-                FROM responses r JOIN campaigns c ON c.id = r.campaign_id
+                SELECT w.day, s.name AS skill, sum(w.kept)::BIGINT AS items
+                FROM work_rollup w JOIN campaigns c ON c.id = w.campaign_id
                 JOIN skills s ON s.code = c.skill
-                WHERE r.status <> 'rejected' AND r.submitted_at >= $start
-                  AND r.submitted_at < $end
+                WHERE w.kept <> 0 AND w.day >= $start AND w.day < $end
                 GROUP BY 1, 2
             )
             SELECT day, skill, items,
@@ -152,12 +153,11 @@ def top_campaigns(conn: Connection, actor: User, start: date, end: date,
         return cur.execute(
             """
             WITH items AS (
-                SELECT campaign_id, count(*) AS items, count(DISTINCT user_id) AS experts
-                FROM responses WHERE status <> 'rejected' AND submitted_at >= $start
-                  AND submitted_at < $end GROUP BY 1
+                SELECT campaign_id, sum(kept)::BIGINT AS items, count(DISTINCT user_id) AS experts
+                FROM work_rollup WHERE kept <> 0 AND day >= $start AND day < $end GROUP BY 1
             ), spend AS (
-                SELECT campaign_id, sum(amount) AS cost FROM pay_ledger
-                WHERE created_at >= $start AND created_at < $end GROUP BY 1
+                SELECT campaign_id, sum(pay) AS cost FROM work_rollup
+                WHERE pay <> 0 AND day >= $start AND day < $end GROUP BY 1
             )
             SELECT c.title AS campaign, s.name AS skill, c.language, c.status, i.items,
                    i.experts, coalesce(sp.cost, 0)::DOUBLE AS cost,

@@ -275,6 +275,33 @@ _ITEMS_SQL = """
     ORDER BY i.id
 """
 
+# What each export reads, table by table (`db.copy_to_file`'s parts): on PostgreSQL these rows
+# are fetched narrow, each table once (an item's payload once, not once per answer), and DuckDB
+# joins them. JSON travels as text.
+_IN_CAMPAIGN = "$campaign::INTEGER IS NULL OR campaign_id = $campaign"
+_LABELS_PART = ("item_id, question_id, majority_label, majority_share, ds_label, ds_confidence",
+                _IN_CAMPAIGN)
+_CAMPAIGNS_PART = ("id, title, overlap", "$campaign::INTEGER IS NULL OR id = $campaign")
+_PARTS = {  # table: (columns, rows)
+    "answers": {
+        "responses": ("id, item_id, campaign_id, user_id, spec_version, answer::VARCHAR AS answer,"
+                      " started_at, submitted_at, duration_s, status, too_fast", _IN_CAMPAIGN),
+        "items": ("id, external_id, payload::VARCHAR AS payload", _IN_CAMPAIGN),
+        "item_labels": _LABELS_PART,
+        "campaigns": _CAMPAIGNS_PART,
+        "users": ("id, username", "true"),
+        "review_actions": ("response_id, reviewer_id, reason, acted_at",
+                           "$campaign::INTEGER IS NULL OR response_id IN "
+                           "(SELECT id FROM responses WHERE campaign_id = $campaign)"),
+    },
+    "items": {
+        "items": ("id, campaign_id, external_id, payload::VARCHAR AS payload, "
+                  "gold::VARCHAR AS gold, response_count, created_at", _IN_CAMPAIGN),
+        "item_labels": _LABELS_PART,
+        "campaigns": _CAMPAIGNS_PART,
+    },
+}
+
 _COPY_FORMATS = {"csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json",
                  "parquet": "FORMAT parquet, COMPRESSION zstd"}
 
@@ -295,16 +322,19 @@ def export(conn: Connection, actor: User, what: str, campaign_id: int | None,
         raise Invalid(f"Unknown format {fmt!r}; use csv, jsonl or parquet.")
     # JSON Lines keeps answers and payloads as nested objects; the others store JSON text.
     json_type = "JSON" if fmt == "jsonl" else "VARCHAR"
+    parts = None
     if what == "revolt":
         revolt.require_team_campaign(campaigns.get(conn, campaign_id))
         query = revolt_review.export_sql(json_type)
     else:
+        parts = _PARTS.get(what)
         query = {"answers": _ANSWERS_SQL, "items": _ITEMS_SQL}.get(what)
         if query is None:
             raise Invalid(f"Unknown export {what!r}; use answers, items or revolt.")
         query = query.format(json=json_type)
     return db.copy_to_file(conn, query, {"campaign": campaign_id}, Path(path),
-                           _COPY_FORMATS[fmt], rewrite=_without_formulas if fmt == "csv" else None)
+                           _COPY_FORMATS[fmt], rewrite=_without_formulas if fmt == "csv" else None,
+                           parts=parts)
 
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).

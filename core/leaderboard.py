@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pandas as pd
 
@@ -16,14 +16,28 @@ SCOPES = ("overall", "skill", "campaign")
 
 # Points: each accepted answer, or submitted one not flagged too fast, is worth the expert's
 # quality score in its campaign (1 while unmeasured). Equal points share a rank (1, 2, 2, 4).
+# The answers are counted from the daily rollup (core/rollups.py) for whole days and from the
+# answers themselves for the part of the first day after `since` (`full_days_from` is the first
+# whole day; both NULL for all time).
 STANDINGS_SQL = """
     WITH counted AS (
-        SELECT r.user_id, r.campaign_id, count(*) AS answers
-        FROM responses r
-        WHERE (r.status = 'accepted' OR (r.status = 'submitted' AND NOT r.too_fast))
-          AND ($since::TIMESTAMP IS NULL OR r.submitted_at >= $since)
-          AND ($campaign::INTEGER IS NULL OR r.campaign_id = $campaign)
-        GROUP BY r.user_id, r.campaign_id
+        SELECT user_id, campaign_id, sum(answers)::BIGINT AS answers
+        FROM (
+            SELECT w.user_id, w.campaign_id, w.counted AS answers
+            FROM work_rollup w
+            WHERE w.counted <> 0
+              AND ($full_days_from::DATE IS NULL OR w.day >= $full_days_from)
+              AND ($campaign::INTEGER IS NULL OR w.campaign_id = $campaign)
+            UNION ALL
+            SELECT r.user_id, r.campaign_id, count(*)
+            FROM responses r
+            WHERE (r.status = 'accepted' OR (r.status = 'submitted' AND NOT r.too_fast))
+              AND r.submitted_at >= $since AND r.submitted_at < $full_days_from
+              AND ($campaign::INTEGER IS NULL OR r.campaign_id = $campaign)
+            GROUP BY r.user_id, r.campaign_id
+        ) AS parts
+        GROUP BY user_id, campaign_id
+        HAVING sum(answers) > 0
     ), points AS (
         SELECT c.user_id, sum(c.answers * coalesce(q.score, 1.0)) AS points,
                sum(c.answers) AS answers
@@ -92,6 +106,9 @@ def _params(scope: str, key, period: str, now: datetime) -> dict:
     if scope != "overall" and key is None:
         raise Invalid(f"Choose a {scope} for this leaderboard.")
     days = PERIODS[period]
-    return {"since": now - timedelta(days=days) if days else None,
+    since = now - timedelta(days=days) if days else None
+    whole = None if since is None else (
+        since.date() + timedelta(days=0 if since.time() == time(0) else 1))
+    return {"since": since, "full_days_from": whole,
             "campaign": key if scope == "campaign" else None,
             "skill": key if scope == "skill" else None}

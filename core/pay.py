@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from core import campaigns, leaderboard
+from core import campaigns, leaderboard, rollups
 from core.db import Connection, Cursor, reading
 from core.users import User
 
@@ -62,12 +62,15 @@ def _pay_bonus(cur, campaign: campaigns.Campaign, now: datetime) -> None:
         GROUP BY q.user_id, q.campaign_id, q.score
         """, {"per_item": campaign.bonus_per_item, "c": campaign.id, "now": now,
               "threshold": campaign.bonus_min_quality})
+    rollups.paid_where(cur, "campaign_id = ? AND kind = 'bonus' AND created_at = ?",
+                       [campaign.id, now])
 
 
 def _pay_challenge(cur, campaign: campaigns.Campaign, now: datetime) -> None:
     rewards = list(campaign.challenge_rewards)
     ranked = cur.execute(leaderboard.STANDINGS_SQL + " ORDER BY rank, user_id",
-                         {"since": None, "campaign": campaign.id, "skill": None}).fetchall()
+                         {"since": None, "full_days_from": None, "campaign": campaign.id,
+                          "skill": None}).fetchall()
     for rank, user_id, _, _ in ranked:
         if rank > len(rewards):
             break
@@ -75,3 +78,5 @@ def _pay_challenge(cur, campaign: campaigns.Campaign, now: datetime) -> None:
                     "created_at) VALUES (?, ?, 'reward', ?, ?, ?)",
                     [user_id, campaign.id, rewards[rank - 1],
                      f"Challenge: rank {rank} in “{campaign.title}”", now])
+    rollups.paid_where(cur, "campaign_id = ? AND kind = 'reward' AND created_at = ?",
+                       [campaign.id, now])

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from core import campaigns, models, workflow
+from core import campaigns, models, rollups, workflow
 from core.assign import answered_in, check_can_answer
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, NotFound
@@ -96,6 +96,8 @@ def _submit(cur, user, item_id, answer, spec_version, now):
     cur.execute("INSERT INTO pay_ledger (user_id, campaign_id, response_id, kind, amount, note,"
                 " created_at) VALUES (?, ?, ?, 'item', ?, 'Answer submitted', ?)",
                 [user.id, campaign_id, response_id, campaign.pay_per_item, now])
+    rollups.answered(cur, now, campaign_id, user.id, seconds=seconds, pay=campaign.pay_per_item,
+                     too_fast=too_fast)
     return response_id, campaign, campaign.pay_per_item, seconds, too_fast
 
 

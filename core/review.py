@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from core import campaigns, quality
+from core import campaigns, quality, rollups
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Invalid, NotFound
 from core.users import User
@@ -50,6 +50,7 @@ def accept(conn: Connection, actor: User, response_id: int, now: datetime,
         if status == "rejected":
             raise Conflict("This answer was rejected and its place given to another expert; "
                            "it cannot be accepted now.")
+        rollups.reviewed(cur, response_id, "accepted")
         cur.execute("UPDATE responses SET status = 'accepted' WHERE id = ?", [response_id])
         _record(cur, response_id, actor, "accept", reason, now)
 
@@ -66,6 +67,7 @@ def reject(conn: Connection, actor: User, response_id: int, reason: str,
         campaign_id, status, item_id, user_id = _response(cur, actor, response_id)
         if status == "rejected":
             raise Conflict("This answer is already rejected.")
+        rollups.reviewed(cur, response_id, "rejected")
         cur.execute("UPDATE responses SET status = 'rejected' WHERE id = ?", [response_id])
         cur.execute("UPDATE items SET response_count = response_count - 1, version = version + 1"
                     " WHERE id = ?", [item_id])
@@ -76,6 +78,7 @@ def reject(conn: Connection, actor: User, response_id: int, reason: str,
                         " note, created_at) VALUES (?, ?, ?, 'reversal', ?, ?, ?)",
                         [user_id, campaign_id, response_id, -paid,
                          f"Answer rejected: {reason.strip()}", now])
+            rollups.paid(cur, now, campaign_id, user_id, -paid)
         _record(cur, response_id, actor, "reject", reason, now)
 
     writing(conn, work)

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from core import campaigns
+from core import campaigns, rollups
 from core.campaigns import Campaign
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -617,6 +617,7 @@ def _finish_stage(cur: Cursor, campaign_id: int, team_id: int, user_id: int,
     ).fetchone()[0]
     cur.execute("INSERT INTO revolt_stage_done VALUES (?, ?, ?, ?, ?, ?)",
                 [team_id, user_id, stage, now, amount, ledger_id])
+    rollups.paid(cur, now, campaign_id, user_id, amount)
     return amount
 
 

@@ -149,14 +149,21 @@ def scratch() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def copy_to_file(conn: Connection, query: str, params: dict, path: Path, options: str,
-                 rewrite: Callable[[list[tuple[str, str]], str], str] | None = None) -> int:
+                 rewrite: Callable[[list[tuple[str, str]], str], str] | None = None,
+                 parts: dict[str, tuple[str, str]] | None = None) -> int:
     """Write what `query` returns to `path` with DuckDB's COPY (`options` such as
     `FORMAT parquet`) and return the number of rows.
 
     `rewrite(columns, query)` may wrap the query before it is written, given the result's
     columns as (name, DuckDB type name).
+
+    `parts` ({table: (columns, condition)}) says what `query` reads of each table: the columns
+    (SQL expressions, JSON as text) and a condition on its rows, with the same `params`. A
+    DuckDB database runs `query` itself and ignores them; a server engine fetches the parts in
+    columns, several at once, into a scratch DuckDB under the tables' names, and DuckDB joins,
+    sorts and writes there.
     """
-    return conn.copy_to_file(query, params, path, options, rewrite)
+    return conn.copy_to_file(query, params, path, options, rewrite, parts)
 
 
 @contextmanager

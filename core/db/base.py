@@ -15,6 +15,7 @@ from core.errors import Conflict, DomainError
 
 Params = Sequence[Any] | dict[str, Any] | None
 Rewrite = Callable[[list[tuple[str, str]], str], str]
+Parts = dict[str, tuple[str, str]]  # table: (columns, condition); see core.db.copy_to_file
 
 
 class DatabaseUnavailable(DomainError):
@@ -112,7 +113,7 @@ class Connection:
         raise NotImplementedError
 
     def copy_to_file(self, query: str, params: dict, path: Path, options: str,
-                     rewrite: Rewrite | None) -> int:
+                     rewrite: Rewrite | None, parts: Parts | None = None) -> int:
         """See `core.db.copy_to_file`."""
         raise NotImplementedError
 

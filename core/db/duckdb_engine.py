@@ -17,7 +17,16 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from core.db.base import Connection, Cursor, DatabaseBusy, Params, Result, Rewrite, copy_with_duckdb
+from core.db.base import (
+    Connection,
+    Cursor,
+    DatabaseBusy,
+    Params,
+    Parts,
+    Result,
+    Rewrite,
+    copy_with_duckdb,
+)
 
 # One lock per process, shared by every DuckDB connection in it (tests open several).
 _write_lock = threading.RLock()
@@ -115,7 +124,8 @@ class DuckDBConnection(Connection):
             cur.close()
 
     def copy_to_file(self, query: str, params: dict, path: Path, options: str,
-                     rewrite: Rewrite | None) -> int:
+                     rewrite: Rewrite | None, parts: Parts | None = None) -> int:
+        # The query reads the tables themselves: `parts` are for server engines.
         raw = self._raw.cursor()
         try:
             return copy_with_duckdb(raw, query, params, path, options, rewrite)

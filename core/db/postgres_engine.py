@@ -10,7 +10,9 @@ COMMITTED (`writing(..., locks_rows=True)`), so that claimers pass each other's 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +33,7 @@ from core.db.base import (
     Cursor,
     DatabaseUnavailable,
     Params,
+    Parts,
     Result,
     Rewrite,
     copy_with_duckdb,
@@ -41,6 +44,8 @@ _SCHEMA_LOCK = 7_270_001  # the advisory lock a process holds while it migrates
 _WAIT_FOR_CONNECTION_S = 5
 _CONFLICTS = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 _BULK_READ_SETTINGS = ("SET jit = off", "SET work_mem = '256MB'")
+_PARALLEL_PARTS = 4  # ranges of an export's tables fetched at once, each on its own connection
+_BYTES_PER_CHUNK = 32 * 2**20  # a part expected to send less comes in one range
 
 
 class _JsonAsText(Loader):
@@ -210,13 +215,80 @@ class PostgresConnection(Connection):
                 cur.close()
 
     def copy_to_file(self, query: str, params: dict, path: Path, options: str,
-                     rewrite: Rewrite | None) -> int:
+                     rewrite: Rewrite | None, parts: Parts | None = None) -> int:
         # The rows travel as Arrow (ADBC reads PostgreSQL's binary COPY into columns, far faster
         # than a row at a time); DuckDB, in memory, writes the file.
-        fetched = self.fetch_arrow(query, params)
-        with duckdb.connect() as files:
-            files.register("fetched", fetched)
-            return copy_with_duckdb(files, "SELECT * FROM fetched", {}, path, options, rewrite)
+        if not parts:
+            fetched = self.fetch_arrow(query, params)
+            with duckdb.connect() as files:
+                files.register("fetched", fetched)
+                return copy_with_duckdb(files, "SELECT * FROM fetched", {}, path, options,
+                                        rewrite)
+        # Each table's rows come narrow, on connections of their own sharing one snapshot, and
+        # stream into DuckDB tables (spilled to disk past DuckDB's memory limit); DuckDB then
+        # runs the query: the joins, the sort and the file are its work, not the server's. A
+        # large table comes in block ranges at once (TID range scans), so that the server's
+        # cores share the work of sending its rows.
+        with duckdb.connect() as files, self._snapshot() as snapshot:
+            chunks = self._chunks(parts, params)
+
+            def fetch(name: str, n: int, lo: int, hi: int | None) -> None:
+                columns, where = parts[name]
+                blocks = f" AND ctid >= '({lo},0)'::tid" if lo else ""
+                blocks += f" AND ctid < '({hi},0)'::tid" if hi is not None else ""
+                numbered, values = dialect.numbered(
+                    f'SELECT {columns} FROM "{name}" WHERE ({where}){blocks}', params)
+                with adbc.connect(self.url, autocommit=True) as raw, raw.cursor() as cur:
+                    for setting in (*_BULK_READ_SETTINGS,
+                                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                                    f"SET TRANSACTION SNAPSHOT '{snapshot}'"):
+                        cur.execute(setting)
+                    cur.execute(numbered, parameters=values)
+                    local = files.cursor()
+                    try:
+                        local.register("part_rows", cur.fetch_record_batch())
+                        local.execute(f'CREATE TABLE "{name}__{n}" AS SELECT * FROM part_rows')
+                    finally:
+                        local.close()
+                    cur.execute("COMMIT")
+
+            with ThreadPoolExecutor(max_workers=_PARALLEL_PARTS) as pool:
+                for done in [pool.submit(fetch, name, n, lo, hi)
+                             for name, ranges in chunks.items()
+                             for n, (lo, hi) in enumerate(ranges)]:
+                    done.result()
+            for name, ranges in chunks.items():
+                files.execute(f'CREATE VIEW "{name}" AS ' + " UNION ALL ".join(
+                    f'SELECT * FROM "{name}__{n}"' for n in range(len(ranges))))
+            return copy_with_duckdb(files, query, params, path, options, rewrite)
+
+    def _chunks(self, parts: Parts, params: dict) -> dict[str, list[tuple[int, int | None]]]:
+        """Each table's block ranges [lo, hi): one range for a part the planner expects to be
+        small (it then reads it as it likes, by index for one campaign), up to
+        `_PARALLEL_PARTS` for a large one (the last range open-ended)."""
+        chunks = {}
+        with self._connection() as raw:
+            for name, (columns, where) in parts.items():
+                plan = raw.execute("EXPLAIN (FORMAT JSON) " + dialect.to_postgres(
+                    f'SELECT {columns} FROM "{name}" WHERE ({where})'), params).fetchone()[0]
+                plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+                pages = raw.execute("SELECT relpages FROM pg_class WHERE oid = %s::regclass",
+                                    [name]).fetchone()[0]
+                n = max(1, min(_PARALLEL_PARTS,
+                               plan["Plan Rows"] * plan["Plan Width"] // _BYTES_PER_CHUNK))
+                step = -(-pages // n)
+                chunks[name] = [(k * step, (k + 1) * step if k < n - 1 else None)
+                                for k in range(n)]
+        return chunks
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[str]:
+        """A snapshot other connections can share (`SET TRANSACTION SNAPSHOT`) while held."""
+        with self._connection() as raw:
+            raw.isolation_level = IsolationLevel.REPEATABLE_READ
+            with raw.transaction():
+                raw.execute("SET TRANSACTION READ ONLY")
+                yield raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
 
     def fetch_arrow(self, query: str, params: dict) -> pa.Table:
         """A query's whole result as an Arrow table, read in columns."""
