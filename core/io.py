@@ -293,6 +293,7 @@ _PARTS = {  # table: (columns, rows)
         "review_actions": ("response_id, reviewer_id, reason, acted_at",
                            "$campaign::INTEGER IS NULL OR response_id IN "
                            "(SELECT id FROM responses WHERE campaign_id = $campaign)"),
+        "answer_versions": ("response_id, campaign_id, change, replaced_at", _IN_CAMPAIGN),
     },
     "items": {
         "items": ("id, campaign_id, external_id, payload::VARCHAR AS payload, "
