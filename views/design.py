@@ -8,6 +8,7 @@ from core import campaigns, catalog, io, lifecycle, models, workflow
 from core.errors import DomainError, Invalid
 from server import settings
 from ui import state
+from ui.campaign_status import status_controls
 from ui.feedback import field_error, flash, show_error
 from ui.files import private_path
 from ui.models import api_keys
@@ -242,22 +243,7 @@ if upload is not None:
                 st.rerun()
 
 st.divider()
-st.subheader("Status")
-st.markdown(f"The campaign is **{campaign.status}**.")
-moves = lifecycle.allowed_moves(campaign.status)
-if moves:
-    note = st.text_input("Note for the history (optional)", key=f"{key}-note")
-    for column, to in zip(st.columns(len(moves) + 2), moves, strict=False):
-        verb = lifecycle.MOVES[to][1]
-        if column.button(verb, key=f"{key}-move-{to}", width="stretch",
-                         type="primary" if to == "live" else "secondary"):
-            try:
-                lifecycle.move(conn, user, campaign.id, to, settings.now(), note)
-            except DomainError as refusal:
-                show_error(refusal)
-            else:
-                flash(f"The campaign is now {to}.", ":material/check:")
-                st.rerun()
+status_controls(conn, user, campaign, where="design")
 history = lifecycle.history(conn, campaign.id)
 if not history.empty:
     st.dataframe(history, hide_index=True, width="stretch", column_config={
