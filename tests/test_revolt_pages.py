@@ -32,7 +32,8 @@ pages = [st.Page("views/home.py", title="My campaigns"),
          st.Page("views/monitor.py", title="Monitor"),
          st.Page("views/label.py", title="Label"),
          st.Page("views/profile.py", title="Profile"),
-         st.Page("views/design.py", title="Design")]
+         st.Page("views/design.py", title="Design"),
+         st.Page("views/review.py", title="Review")]
 show_flashes()
 st.navigation(pages).run()
 """
@@ -248,7 +249,7 @@ def test_concept_review_maps_concepts_and_monitor_shows_teams(harness):
     at = app("rita", "views/concepts.py", campaign=campaign_id)
     assert not at.exception
     assert "Concepts discovered by the teams" in texts(at)
-    concepts, labels = at.dataframe  # the editable concept table, then the final labels
+    concepts, labels = at.dataframe[0], at.dataframe[-1]  # the concept table … final labels
     assert concepts.value[["Concept", "Teams", "Items", "Label"]].values.tolist() == [
         ["Cartoon cats", 1, 2, "— not mapped —"]]
     assert "It has whiskers" in texts(at)
