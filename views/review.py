@@ -6,7 +6,6 @@ from datetime import datetime, time, timedelta
 
 import pandas as pd
 import streamlit as st
-from streamlit_shortcuts import add_shortcuts
 
 from core import campaigns, monitor, review
 from core.errors import DomainError
@@ -16,6 +15,7 @@ from ui.answer_view import answer_text, show_answer, show_item
 from ui.campaign_status import status_controls
 from ui.feedback import flash, show_error
 from ui.format import plural
+from ui.keys import add_shortcuts
 from ui.pickers import campaign_links, campaign_picker
 from ui.text import literal
 
@@ -29,6 +29,7 @@ conn = state.connection()
 user = state.require_user()
 
 st.title("Review answers")
+add_shortcuts(**KEYS)  # first, so its frame stays in place (and its listener alive) across runs
 campaign_id = campaign_picker(user)
 if campaign_id is None:
     st.info("You have no campaigns yet.")
@@ -169,37 +170,38 @@ def next_after(new_status: str) -> int:
     return position if leaves else position + 1
 
 
-a, r, p, n, _ = st.columns([1, 1, 1, 1, 2])
-if a.button("Accept", type="primary", disabled=row.status != "submitted", width="stretch",
-            key="review_accept", icon=":material/check:"):
+def act(action: str) -> None:
+    """Accept or reject the answer shown, then select the next one (a button callback, so
+    the page is drawn once, after the change)."""
+    reason = st.session_state.get(f"reason-{response_id}", "")
     try:
-        review.accept(conn, user, response_id, settings.now(), reason)
+        if action == "accept":
+            review.accept(conn, user, response_id, settings.now(), reason)
+        else:
+            review.reject(conn, user, response_id, reason, settings.now())
     except DomainError as error:
-        show_error(error)
-    else:
+        st.session_state[f"review-error-{campaign_id}"] = error
+        return
+    if action == "accept":
         flash(f"Accepted answer #{response_id}.", ":material/check:")
-        move_to(next_after("accepted"))
-        st.rerun()
-if r.button("Reject", disabled=row.status == "rejected", width="stretch", key="review_reject",
-            icon=":material/block:",
-            help="Frees the item for another expert and reverses this answer's pay."):
-    try:
-        review.reject(conn, user, response_id, reason, settings.now())
-    except DomainError as error:
-        show_error(error)
     else:
         flash(f"Rejected answer #{response_id}; its pay was reversed.", ":material/block:")
-        move_to(next_after("rejected"))
-        st.rerun()
-if p.button("Previous", disabled=position == 0, width="stretch", key="review_previous",
-            icon=":material/arrow_upward:"):
-    move_to(position - 1)
-    st.rerun()
-if n.button("Next", disabled=position >= len(answers) - 1, width="stretch", key="review_next",
-            icon=":material/arrow_downward:"):
-    move_to(position + 1)
-    st.rerun()
-add_shortcuts(**KEYS)
+    move_to(next_after("accepted" if action == "accept" else "rejected"))
+
+
+a, r, p, n, _ = st.columns([1, 1, 1, 1, 2])
+a.button("Accept", type="primary", disabled=row.status != "submitted", width="stretch",
+         key="review_accept", on_click=act, args=("accept",))
+r.button("Reject", disabled=row.status == "rejected", width="stretch", key="review_reject",
+         help="Frees the item for another expert and reverses this answer's pay.",
+         on_click=act, args=("reject",))
+p.button("Previous", disabled=position == 0, width="stretch", key="review_previous",
+         on_click=move_to, args=(position - 1,))
+n.button("Next", disabled=position >= len(answers) - 1, width="stretch", key="review_next",
+         on_click=move_to, args=(position + 1,))
+refusal = st.session_state.pop(f"review-error-{campaign_id}", None)
+if refusal is not None:
+    show_error(refusal)
 
 questions = review.gold_questions(got["spec"])
 if questions:
