@@ -223,6 +223,9 @@ labels_table = revolt_review.final_labels(conn, user, campaign_id)
 if labels_table.empty:
     st.caption("No team has formed yet.")
 else:
+    for column in ("external_id", "concept", "final_label"):
+        labels_table[column] = labels_table[column].astype(object).where(
+            labels_table[column].notna(), "")
     st.dataframe(labels_table[["item_id", "external_id", "team_id", "votes", "conflict",
                                "concept", "final_label", "label_source"]],
                  hide_index=True, width="stretch", column_config={

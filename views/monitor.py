@@ -88,7 +88,12 @@ labels = quality.labels_table(conn, campaign_id)
 if not labels.empty:
     st.caption("Aggregated labels, least certain first (Dawid-Skene weighs experts by their "
                "track record; majority vote counts heads; empty means a tie).")
+    for column in ("external_id", "majority_label", "ds_label"):
+        if column in labels:
+            labels[column] = labels[column].astype(object).where(labels[column].notna(), "")
     st.dataframe(labels, hide_index=True, width="stretch", height=240, column_config={
+        "item_id": st.column_config.NumberColumn("Item #", format="%d"),
+        "external_id": "External id", "answers": "Answers", "majority_label": "Majority label",
         "majority_share": st.column_config.NumberColumn("Majority share", format="%.2f"),
         "ds_label": "Dawid-Skene label",
         "ds_confidence": st.column_config.NumberColumn("Confidence", format="%.2f")})
@@ -101,6 +106,8 @@ if experts.empty:
     st.caption("Nobody has answered yet.")
 else:
     st.dataframe(experts, hide_index=True, width="stretch", column_config={
+        "expert": "Expert", "answers": "Answers", "accepted": "Accepted",
+        "rejected": "Rejected",
         "median_minutes": st.column_config.NumberColumn("Median minutes", format="%.1f"),
         "earned": st.column_config.NumberColumn("Earned", format="dollar"),
         "quality": st.column_config.ProgressColumn("Quality", min_value=0, max_value=1,
