@@ -341,6 +341,17 @@ def for_expert(conn: Connection, user: User, now: datetime) -> pd.DataFrame:
             """, {"user": user.id, "now": now}).df()
 
 
+def choices(conn: Connection, actor: User) -> pd.DataFrame:
+    """The campaigns a requester's pages can open (id, title, kind, status), newest first:
+    a requester's own, or all for an admin. Light enough to run on every page view."""
+    require_role(actor, "requester", "admin")
+    with reading(conn) as cur:
+        return cur.execute(
+            "SELECT id, title, kind, status FROM campaigns WHERE NOT $only_mine "
+            "OR created_by = $actor ORDER BY created_at DESC, id DESC",
+            {"only_mine": not actor.has("admin"), "actor": actor.id}).df()
+
+
 def overview(conn: Connection, actor: User) -> pd.DataFrame:
     """Every campaign with progress: a requester's own, or all for an admin."""
     require_role(actor, "requester", "admin")

@@ -44,6 +44,15 @@ def answers(conn: Connection, actor: User, campaign_id: int, *,
                   "fast": too_fast, "limit": limit}).df()
 
 
+def experts(conn: Connection, actor: User, campaign_id: int) -> list[str]:
+    """The usernames of everyone who answered in the campaign, alphabetically."""
+    campaigns.require_owner(actor, campaigns.get(conn, campaign_id))
+    with reading(conn) as cur:
+        return [r[0] for r in cur.execute(
+            "SELECT DISTINCT u.username FROM responses r JOIN users u ON u.id = r.user_id "
+            "WHERE r.campaign_id = ? ORDER BY u.username", [campaign_id]).fetchall()]
+
+
 def accept(conn: Connection, actor: User, response_id: int, now: datetime,
            reason: str = "") -> None:
     """Mark a submitted answer accepted."""

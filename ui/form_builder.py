@@ -84,13 +84,15 @@ def _block(editor_key: str, spec: dict, index: int, block: dict, key: str,
                    format_func=lambda t: NAMES.get(t, str(t)), key=f"{key}-type",
                    disabled=disabled or kind not in EDITABLE,
                    on_change=_retype, args=(editor_key, spec, index, f"{key}-type"))
-    up.button(":material/arrow_upward:", key=f"{key}-up", disabled=disabled or index == 0, help="Move up",
-              on_click=_swap, args=(editor_key, spec, index, index - 1), width="stretch")
-    down.button(":material/arrow_downward:", key=f"{key}-down", disabled=disabled or index == count - 1,
-                help="Move down", on_click=_swap, args=(editor_key, spec, index, index + 1),
-                width="stretch")
-    remove.button(":material/delete:", key=f"{key}-remove", disabled=disabled, help="Remove this block",
-                  on_click=_remove, args=(editor_key, spec, index), width="stretch")
+    up.button(":material/arrow_upward:", key=f"{key}-up", disabled=disabled or index == 0,
+              help="Move up", on_click=_swap, args=(editor_key, spec, index, index - 1),
+              width="stretch")
+    down.button(":material/arrow_downward:", key=f"{key}-down",
+                disabled=disabled or index == count - 1, help="Move down", on_click=_swap,
+                args=(editor_key, spec, index, index + 1), width="stretch")
+    remove.button(":material/delete:", key=f"{key}-remove", disabled=disabled,
+                  help="Remove this block", on_click=_remove, args=(editor_key, spec, index),
+                  width="stretch")
     if kind not in EDITABLE:
         st.caption("Edit this block in the YAML tab.")
         return

@@ -21,7 +21,7 @@ def campaign_picker(user: User, allow_new: bool = False, kind: str | None = None
                     label: str = "Campaign") -> int | None:
     """A select box of the user's campaigns (of one kind if given); the choice is kept in
     ?campaign= so other pages, and a shared link, open the same campaign."""
-    table: pd.DataFrame = campaigns.overview(state.connection(), user)
+    table: pd.DataFrame = campaigns.choices(state.connection(), user)
     if kind is not None:
         table = table[table["kind"] == kind]
     titles = {int(r.id): f"#{r.id} · {r.title} ({r.status})" for r in table.itertuples()}

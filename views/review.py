@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from core import campaigns, monitor, review
+from core import campaigns, review
 from core.errors import DomainError
 from server import settings
 from ui import state
@@ -49,7 +49,7 @@ def status_box() -> None:
 
 def filters() -> dict:
     """The filter widgets, as arguments for review.answers."""
-    experts = monitor.per_expert(conn, campaign_id)["expert"].tolist()
+    experts = review.experts(conn, user, campaign_id)
     f1, f2, f3, f4, f5 = st.columns([2, 1, 2, 2, 3])
     chosen = {
         "expert": f1.selectbox("Expert", [None, *experts], format_func=lambda e: e or "Everyone"),
