@@ -1,5 +1,5 @@
-"""Concept review edits: merge synonym concepts into one, split a generic concept by moving
-some of its items to another, and the history of both.
+"""Concept review edits: merge synonym concepts into one (which keeps its name), split a
+generic concept by moving some of its items to another, and the history of both.
 
 An edit rewrites `concept_key` (and for a split the name) of the teams' categorizations it
 touches, in one transaction with its history row, so `revolt_review.FINAL_LABELS_SQL` reads
@@ -43,8 +43,11 @@ def merge(conn: Connection, actor: User, campaign_id: int, keys: list[str], into
         moved = 0
         for key in sources:
             items = _items(cur, campaign_id, key)
-            cur.execute(f"UPDATE revolt_categories SET concept_key = ? WHERE concept_key = ? "
-                        f"AND {_IN_CAMPAIGN}", [into, key, campaign_id])
+            # the merged rows take the name of the concept they join, so it keeps its name
+            # (the history keeps the key they had)
+            cur.execute(f"UPDATE revolt_categories SET concept_key = ?, concept = ? "
+                        f"WHERE concept_key = ? AND {_IN_CAMPAIGN}", [into, name, key,
+                                                                       campaign_id])
             carried = _carry_label(cur, campaign_id, key, into, actor, now)
             _log(cur, campaign_id, "merge", key, into, name, items, carried, actor, now)
             moved += len(items)
