@@ -76,7 +76,12 @@ st.subheader("Agreement and labels")
 st.caption(computed_when(quality_jobs.freshness(conn, campaign_id), now))
 alphas = quality.agreement_table(conn, campaign_id)
 if alphas.empty:
-    st.caption("The form has no choice or rating question to measure agreement on.")
+    measurable = [q for q in workflow.questions(campaigns.spec(conn, campaign_id,
+                                                               campaign.spec_version))
+                  if q["type"] in quality.ALPHA_LEVELS]
+    st.caption("No agreement measured yet: it needs items with two or more answers, computed "
+               "in the background as answers arrive." if measurable else
+               "The form has no choice or rating question to measure agreement on.")
 else:
     cols = st.columns(max(len(alphas), 1) + 2)
     for column, row in zip(cols, alphas.itertuples(), strict=False):
