@@ -78,7 +78,7 @@ def _block(editor_key: str, spec: dict, index: int, block: dict, key: str,
            disabled: bool) -> None:
     kind = block.get("type")
     count = len(spec["blocks"])
-    head, up, down, remove = st.columns([6, 1, 1, 1], vertical_alignment="bottom")
+    head, up, down, remove = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
     types = list(NAMES) if kind in NAMES else [kind, *NAMES]
     head.selectbox(f"Block {index + 1}", types, index=types.index(kind),
                    format_func=lambda t: NAMES.get(t, str(t)), key=f"{key}-type",
