@@ -250,6 +250,30 @@ def first_item_payload(conn: Connection, campaign_id: int) -> dict | None:
     return json.loads(row[0]) if row else None
 
 
+def item_payload_at(conn: Connection, campaign_id: int, position: int) -> dict | None:
+    """The payload of the campaign's item at `position` (0 = first, in import order)."""
+    with reading(conn) as cur:
+        row = cur.execute("SELECT payload::VARCHAR FROM items WHERE campaign_id = ? ORDER BY id "
+                          "LIMIT 1 OFFSET ?", [campaign_id, max(int(position), 0)]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def items_page(conn: Connection, actor: User, campaign_id: int, limit: int = 200,
+               offset: int = 0) -> pd.DataFrame:
+    """The campaign's items in import order: id, external id, answers so far, whether gold,
+    and one column per payload field."""
+    require_owner(actor, get(conn, campaign_id))
+    with reading(conn) as cur:
+        rows = cur.execute(
+            "SELECT id, external_id, response_count, gold IS NOT NULL AS gold, "
+            "payload::VARCHAR AS payload FROM items WHERE campaign_id = ? ORDER BY id "
+            "LIMIT ? OFFSET ?", [campaign_id, limit, offset]).df()
+    values = pd.DataFrame([json.loads(p) for p in rows.pop("payload")], index=rows.index)
+    values = values.map(lambda v: "" if v is None else v if isinstance(v, str)
+                        else json.dumps(v, ensure_ascii=False))
+    return pd.concat([rows, values], axis=1)
+
+
 def spec_text(conn: Connection, campaign_id: int) -> str:
     """The current spec as YAML, for editing."""
     campaign = get(conn, campaign_id)
@@ -337,6 +361,17 @@ def for_expert(conn: Connection, user: User, now: datetime) -> pd.DataFrame:
             LEFT JOIN done ON done.campaign_id = m.id
             ORDER BY m.expires_at, m.id
             """, {"user": user.id, "now": now}).df()
+
+
+def choices(conn: Connection, actor: User) -> pd.DataFrame:
+    """The campaigns a requester's pages can open (id, title, kind, status), newest first:
+    a requester's own, or all for an admin. Light enough to run on every page view."""
+    require_role(actor, "requester", "admin")
+    with reading(conn) as cur:
+        return cur.execute(
+            "SELECT id, title, kind, status FROM campaigns WHERE NOT $only_mine "
+            "OR created_by = $actor ORDER BY created_at DESC, id DESC",
+            {"only_mine": not actor.has("admin"), "actor": actor.id}).df()
 
 
 def overview(conn: Connection, actor: User) -> pd.DataFrame:

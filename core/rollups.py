@@ -8,7 +8,7 @@ row or not at all:
 - `answered`: an answer and its pay (`responses.submit`);
 - `withdrawn`: an answer its expert takes back (`edits.withdraw`), before it is deleted;
 - `reviewed`: an answer's status changes (`review.accept`, `review.reject`), called before the
-  status is written;
+  status is written (`accepted_many` for a bulk accept);
 - `paid` / `paid_where`: pay rows written elsewhere (reversals, team stages, bonuses, rewards);
 - `rebuild`: recompute from the answers and the ledger, for bulk loads (the demo history, the
   benchmark generator) that insert rows directly.
@@ -75,6 +75,15 @@ def reviewed(cur: Cursor, response_id: int, status: str) -> None:
     delta = [new - was for new, was in zip(shares(status), shares(old), strict=True)]
     cur.execute(_ADD.format(rows="VALUES (?, ?, ?, 0, ?, ?, ?, 0, 0)"),
                 [submitted_at.date(), campaign_id, user_id, *delta])
+
+
+def accepted_many(cur: Cursor, response_ids: list[int]) -> None:
+    """Submitted answers about to be accepted together (call before writing their status)."""
+    cur.execute(_ADD.format(
+        rows="SELECT submitted_at::DATE, campaign_id, user_id, 0, 0, "
+             "count(*) FILTER (WHERE too_fast), count(*), 0, 0 FROM responses "
+             "WHERE status = 'submitted' AND id = ANY(?::BIGINT[]) GROUP BY 1, 2, 3"),
+        [response_ids])
 
 
 def withdrawn(cur: Cursor, response_id: int) -> None:

@@ -121,3 +121,83 @@ def test_an_answer_can_make_its_item_gold(conn, requester, answered):
     assert json.loads(conn.execute("SELECT gold FROM items WHERE id = 1").fetchone()[0]) == \
         {"label": "positive"}
     assert review.history(conn, campaign.id)["action"].tolist() == ["gold"]
+
+
+TWO_QUESTIONS = """\
+blocks:
+  - type: text
+    field: text
+  - type: single_choice
+    id: label
+    prompt: Which label fits?
+    options: [positive, negative]
+  - type: rating
+    id: clarity
+    prompt: How clear is the text?
+    min: 1
+    max: 5
+"""
+
+
+def test_make_gold_uses_the_question_chosen(conn, requester, make_user, make_campaign):
+    campaign = make_campaign(n_items=1, overlap=1, spec=TWO_QUESTIONS)
+    ada = make_user("ada")
+    got = assign.claim_next(conn, ada, campaign.id, NOW).assignment
+    receipt = responses.submit(conn, ada, got.item_id, {"label": "negative", "clarity": 4},
+                               got.spec_version, NOW + timedelta(minutes=3))
+    assert [q["id"] for q in review.gold_questions(campaign_spec(conn, campaign))] == [
+        "label", "clarity"]
+    assert review.make_gold(conn, requester, receipt.response_id, NOW, "clarity") == "4"
+    assert json.loads(conn.execute("SELECT gold FROM items WHERE id = ?",
+                                   [got.item_id]).fetchone()[0]) == {"clarity": 4}
+    assert review.make_gold(conn, requester, receipt.response_id, NOW) == "negative"
+    assert json.loads(conn.execute("SELECT gold FROM items WHERE id = ?",
+                                   [got.item_id]).fetchone()[0]) == {"label": "negative"}
+    with pytest.raises(Invalid, match="not a single-choice or rating question"):
+        review.make_gold(conn, requester, receipt.response_id, NOW, "text")
+    assert sorted(review.history(conn, campaign.id)["reason"]) == [
+        "clarity = 4", "label = negative"]
+
+
+def campaign_spec(conn, campaign):
+    from core import campaigns
+    return campaigns.spec(conn, campaign.id, campaign.spec_version)
+
+
+def test_bulk_accept_accepts_the_waiting_answers_of_a_filtered_set(
+        conn, requester, make_user, make_campaign):
+    campaign = make_campaign(n_items=4, overlap=1, minutes_per_item=2)
+    ids = []
+    for n, name in enumerate(("ada", "bob", "cyril", "dina")):
+        who = make_user(name)
+        got = assign.claim_next(conn, who, campaign.id, NOW).assignment
+        took = timedelta(seconds=10) if n < 2 else timedelta(minutes=3)  # two too fast
+        ids.append(responses.submit(conn, who, got.item_id, {"label": "positive"},
+                                    got.spec_version, NOW + took).response_id)
+    review.reject(conn, requester, ids[3], "Off topic", NOW)
+    fast = review.answers(conn, requester, campaign.id, too_fast=True)
+    assert sorted(fast["response_id"]) == sorted(ids[:2])
+    assert fast["too_fast"].tolist() == [True, True]
+    slow = review.answers(conn, requester, campaign.id, too_fast=False)
+    done = review.accept_many(conn, requester, campaign.id, slow["response_id"].tolist(), NOW,
+                              "Looks right")
+    assert done == 1  # the rejected one is left as it is
+    statuses = dict(conn.execute("SELECT id, status FROM responses").fetchall())
+    assert [statuses[i] for i in ids] == ["submitted", "submitted", "accepted", "rejected"]
+    assert review.accept_many(conn, requester, campaign.id, [ids[2]], NOW) == 0
+    assert review.accept_many(conn, requester, campaign.id, [], NOW) == 0
+    history = review.history(conn, campaign.id)
+    assert sorted(history[["action", "response_id", "reason"]].values.tolist()) == [
+        ["accept", ids[2], "Looks right"], ["reject", ids[3], "Off topic"]]
+    with pytest.raises(Forbidden):
+        review.accept_many(conn, make_user("mallory", roles=("requester",)), campaign.id,
+                           ids, NOW)
+
+
+def test_detail_gives_the_form_the_item_and_the_answer(conn, requester, answered):
+    campaign, _, response_id = answered
+    got = review.detail(conn, requester, response_id)
+    assert got["answer"] == {"label": "positive"}
+    assert got["model_responses"] is None
+    assert [b.get("id") for b in got["spec"]["blocks"] if "id" in b] == ["label"]
+    assert "text" in got["payload"]

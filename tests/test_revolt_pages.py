@@ -32,7 +32,8 @@ pages = [st.Page("views/home.py", title="My campaigns"),
          st.Page("views/monitor.py", title="Monitor"),
          st.Page("views/label.py", title="Label"),
          st.Page("views/profile.py", title="Profile"),
-         st.Page("views/design.py", title="Design")]
+         st.Page("views/design.py", title="Design"),
+         st.Page("views/review.py", title="Review")]
 show_flashes()
 st.navigation(pages).run()
 """
@@ -248,7 +249,7 @@ def test_concept_review_maps_concepts_and_monitor_shows_teams(harness):
     at = app("rita", "views/concepts.py", campaign=campaign_id)
     assert not at.exception
     assert "Concepts discovered by the teams" in texts(at)
-    concepts, labels = at.dataframe  # the editable concept table, then the final labels
+    concepts, labels = at.dataframe[0], at.dataframe[-1]  # the concept table … final labels
     assert concepts.value[["Concept", "Teams", "Items", "Label"]].values.tolist() == [
         ["Cartoon cats", 1, 2, "— not mapped —"]]
     assert "It has whiskers" in texts(at)
@@ -293,3 +294,39 @@ def test_the_requester_sees_which_items_wait_for_another_team_and_why(harness):
     assert waiting.value["reason"].tolist() == [f"waiting for another team: {why}"] * 2
     teams = next(d for d in at.dataframe if "given_back" in d.value.columns)
     assert teams.value["given_back"].tolist() == [2]
+
+
+def test_concept_review_merges_and_splits_on_the_page(harness):
+    app, conn = harness
+    campaign_id = cats_id(conn)
+    rules = team.settings()
+    crew, team_id = crew_team(conn, campaign_id)
+    vote_as(conn, crew, team_id, ("Yes", "No", "No"))
+    for member in crew:
+        for task in revolt.session(conn, member, team_id, rules).todo:
+            revolt.explain(conn, member, team_id, task.item_id, "Pointed ears.",
+                           settings.now(), rules)
+    for member, names in zip(crew, (("lynx", "not a real cat"), ("lynxes", "not a real cat"),
+                                    ("bobcat", "not a real cat")), strict=True):
+        for task, name in zip(revolt.session(conn, member, team_id, rules).todo, names,
+                              strict=True):
+            revolt.categorize(conn, member, team_id, task.item_id, name, settings.now(), rules)
+
+    at = app("rita", "views/concepts.py", campaign=campaign_id)
+    assert not at.exception, at.exception
+    concepts = at.dataframe[0].value
+    assert sorted(concepts["Concept"]) == ["bobcat", "lynx", "lynxes", "not a real cat"]
+    at.selectbox(key="merge-into").select("lynx").run()
+    at.multiselect(key="merge-from-lynx").set_value(["lynxe", "bobcat"]).run()  # keys
+    at.button(key="merge").click().run()
+    assert not at.exception, at.exception
+    concepts = at.dataframe[0].value
+    assert sorted(concepts["Concept"]) == ["lynx", "not a real cat"]
+    assert concepts.set_index("Concept").loc["lynx", "Items"] == 1
+
+    at.selectbox(key="concept-shown").select("not a real cat").run()
+    items = next(d for d in at.dataframe if "Votes" in d.value.columns).value
+    assert items["Votes"].tolist() == ["No ×2 · Yes ×1"]
+    history = next(d for d in at.dataframe if "from_key" in d.value.columns).value
+    assert sorted(history["from_key"]) == ["bobcat", "lynxe"]
+    assert set(history["action"]) == {"merge"}

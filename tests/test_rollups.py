@@ -116,6 +116,7 @@ def work(conn, requester, make_user, make_campaign):
     review.accept(conn, requester, ids[1], NOW - timedelta(days=1))
     review.accept(conn, requester, ids[1], NOW - timedelta(days=1))  # twice: no change
     review.reject(conn, requester, ids[3], "Copied", NOW - timedelta(hours=2))
+    review.accept_many(conn, requester, second.id, ids[4:7], NOW - timedelta(hours=3))
     review.reject(conn, requester, ids[2], "Too fast to be read", NOW - timedelta(hours=30))
     lifecycle.move(conn, requester, first.id, "closed", NOW - timedelta(hours=1))
     taken_back = answer(conn, ada, second, NOW - timedelta(minutes=10))

@@ -1,16 +1,18 @@
 """Concept review (Revolt): what teams found ambiguous, mapped to labels; team settings."""
 
 import json
+from collections import Counter
 
 import pandas as pd
 import streamlit as st
 
-from core import campaigns, revolt, revolt_review
+from core import campaigns, concept_edits, revolt, revolt_review
 from core.errors import DomainError
 from server import settings
 from ui import state, team
 from ui.feedback import flash, show_error
 from ui.format import money
+from ui.pickers import campaign_links, campaign_picker
 from ui.text import literal, quoted
 from ui.workflow_form import render
 
@@ -21,17 +23,13 @@ NEW = "➕ New label (the concept's name)"
 UNMAPPED = "— not mapped —"
 
 st.title("Concept review")
-mine = campaigns.overview(conn, user)
-ours = mine[mine["kind"] == "revolt"]
-if ours.empty:
+campaign_id = campaign_picker(user, kind="revolt", label="Team campaign")
+if campaign_id is None:
     st.info("You have no team campaigns. Create one on *Design* with the kind “revolt”.")
+    st.page_link("views/design.py", label="Design a campaign", icon=":material/add:")
     st.stop()
-titles = {int(r.id): f"#{r.id} · {r.title} ({r.status})" for r in ours.itertuples()}
-raw = st.query_params.get("campaign", "")
-current = int(raw) if raw.isdigit() and int(raw) in titles else next(iter(titles))
-campaign_id = st.selectbox("Team campaign", list(titles), index=list(titles).index(current),
-                           format_func=titles.get)
-st.query_params["campaign"] = str(campaign_id)
+campaign_links("views/concepts.py", campaigns.get(conn, campaign_id))
+mine = campaigns.overview(conn, user)
 spec = campaigns.spec(conn, campaign_id, campaigns.get(conn, campaign_id).spec_version)
 shown = {**spec, "blocks": [b for b in spec["blocks"] if "id" not in b]}
 
@@ -69,6 +67,73 @@ with st.expander("Team settings: pay per stage, cap on teams, excluded campaigns
             else:
                 flash("Team settings saved.", ":material/check:")
                 st.rerun()
+
+def votes_text(votes) -> str:
+    """A team's votes on an item as counts: "Yes ×2 · No ×1"."""
+    if votes is None or len(votes) == 0:
+        return ""
+    counts = Counter(map(str, votes))
+    return " · ".join(f"{label} ×{n}" for label, n in counts.most_common())
+
+
+def edit_concepts(names: dict[str, str]) -> None:
+    """Merge synonyms into one concept."""
+    with st.container(border=True):
+        st.markdown("**Merge synonyms** · e.g. “lynx”, “lynxes” and “bobcat” into one concept")
+        a, b, c = st.columns([3, 2, 1], vertical_alignment="bottom")
+        into = b.selectbox("Into", list(names), format_func=names.get, key="merge-into")
+        sources = a.multiselect("Merge these concepts", [k for k in names if k != into],
+                                format_func=names.get, key=f"merge-from-{into}",
+                                placeholder="Choose the synonyms")
+        if c.button("Merge", disabled=not sources, width="stretch", key="merge"):
+            try:
+                moved = concept_edits.merge(conn, user, campaign_id, sources, into,
+                                            settings.now())
+            except DomainError as error:
+                show_error(error)
+            else:
+                flash(f"Merged {len(sources)} concept(s) into “{names[into]}” "
+                      f"({moved} item(s)).", ":material/merge:")
+                st.rerun()
+
+
+def concept_items(names: dict[str, str]) -> None:
+    """A concept's items with their votes; some of them can move to a new concept (split)."""
+    key = st.selectbox("See a concept's items", list(names), format_func=names.get,
+                       key="concept-shown")
+    examples = revolt_review.concept_examples(conn, user, campaign_id, key, limit=500)
+    table = pd.DataFrame({
+        "Item": examples["item_id"], "External id": examples["external_id"].fillna(""),
+        "Team": examples["team_id"], "Votes": [votes_text(v) for v in examples["votes"]],
+        "Members who chose it": examples["members"]})
+    st.caption("Select items to move them to another concept, to split a generic one "
+               "(“not a real cat” into “cartoon” and “statue”).")
+    picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
+                          selection_mode="multi-row", key=f"concept-items-{key}",
+                          height=min(38 + 35 * len(table), 300))
+    chosen = [int(table.iloc[r]["Item"]) for r in picked.selection.rows]
+    a, b = st.columns([3, 1], vertical_alignment="bottom")
+    new_name = a.text_input(f"Move the {len(chosen)} selected item(s) to the concept",
+                            placeholder="A new name, or an existing concept's",
+                            key=f"split-name-{key}")
+    if b.button("Move items", disabled=not chosen, width="stretch", key="split"):
+        try:
+            concept_edits.split(conn, user, campaign_id, key, chosen, new_name, settings.now())
+        except DomainError as error:
+            show_error(error)
+        else:
+            flash(f"Moved {len(chosen)} item(s) from “{names[key]}” to “{new_name}”.",
+                  ":material/call_split:")
+            st.rerun()
+    for row in examples.head(3).itertuples():
+        with st.container(border=True):
+            st.caption(f"Item {row.item_id} · team {row.team_id} · votes: "
+                       f"{literal(votes_text(row.votes)) or '—'} · "
+                       f"{row.members} member(s) chose this concept")
+            render(shown, json.loads(row.payload), key=f"concept-item-{row.item_id}")
+            for text in row.explanations if row.explanations is not None else []:
+                st.markdown(quoted(text))
+
 
 try:
     summary = revolt_review.label_summary(conn, user, campaign_id)
@@ -138,23 +203,29 @@ else:
             st.rerun()
 
     names = dict(zip(found["concept_key"], found["concept"], strict=True))
-    key = st.selectbox("See the items and explanations behind a concept", list(names),
-                       format_func=names.get)
-    examples = revolt_review.concept_examples(conn, user, campaign_id, key)
-    for row in examples.itertuples():
-        with st.container(border=True):
-            votes = literal(", ".join(map(str, row.votes))) if row.votes is not None else "—"
-            st.caption(f"Item {row.item_id} · team {row.team_id} · votes: {votes} · "
-                       f"{row.members} member(s) chose this concept")
-            render(shown, json.loads(row.payload), key=f"concept-item-{row.item_id}")
-            for text in row.explanations if row.explanations is not None else []:
-                st.markdown(quoted(text))
+    edit_concepts(names)
+    concept_items(names)
+
+with st.expander("History of merges and splits", icon=":material/history:"):
+    past = concept_edits.history(conn, user, campaign_id)
+    if past.empty:
+        st.caption("No concept has been merged or split yet.")
+    else:
+        past["label_moved"] = past["label_moved"].fillna("")
+        st.dataframe(past, hide_index=True, width="stretch", column_config={
+            "edited_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
+            "edited_by": "By", "action": "Edit", "from_key": "From concept",
+            "to_key": "To concept", "to_name": "Named", "items": "Items",
+            "item_ids": "Item numbers", "label_moved": "Label carried over"})
 
 st.subheader("Final labels")
 labels_table = revolt_review.final_labels(conn, user, campaign_id)
 if labels_table.empty:
     st.caption("No team has formed yet.")
 else:
+    for column in ("external_id", "concept", "final_label"):
+        labels_table[column] = labels_table[column].astype(object).where(
+            labels_table[column].notna(), "")
     st.dataframe(labels_table[["item_id", "external_id", "team_id", "votes", "conflict",
                                "concept", "final_label", "label_source"]],
                  hide_index=True, width="stretch", column_config={

@@ -8,11 +8,13 @@ from core import campaigns, catalog, io, lifecycle, models, workflow
 from core.errors import DomainError, Invalid
 from server import settings
 from ui import state
+from ui.campaign_status import status_controls
 from ui.feedback import field_error, flash, problem_lines, show_error
 from ui.files import private_path
+from ui.form_builder import builder
 from ui.format import headers, kind_name
 from ui.models import api_keys
-from ui.pickers import campaign_picker
+from ui.pickers import campaign_links, campaign_picker
 from ui.text import literal
 from ui.workflow_form import render
 
@@ -23,6 +25,8 @@ now = settings.now()
 st.title("Design a campaign")
 picked = campaign_picker(user, allow_new=True)
 campaign = campaigns.get(conn, picked) if picked else None
+if campaign is not None:
+    campaign_links("views/design.py", campaign)
 key = f"c{picked}"
 error: Invalid | None = st.session_state.get(f"design_error_{key}")
 if campaign and campaign.status == "closed":
@@ -125,13 +129,20 @@ def spec_editor() -> tuple[str, dict | None]:
     else:
         default = campaigns.spec_text(conn, campaign.id)
         editor_key = f"{key}-spec-v{campaign.spec_version}"
+    st.session_state.setdefault(editor_key, default)
     edit, preview = st.columns(2, gap="large")
-    text = edit.text_area("Form spec (YAML or JSON)", default, height=520, key=editor_key,
-                          help="Blocks are shown in order. Display blocks: text, markdown, code, "
-                               "image (`value` or an item `field`). Questions: single_choice, "
-                               "multiple_choice, free_text, rating, code_answer, and about "
-                               "model responses: ranking, pairwise. A `model_responses` block "
-                               "asks the registered models it names.")
+    build_tab, yaml_tab = edit.tabs(["Builder", "YAML"])
+    with yaml_tab:
+        text = st.text_area("Form spec (YAML or JSON)", height=520, key=editor_key,
+                            disabled=read_only,
+                            help="The builder edits this same text. Blocks are shown in order. "
+                                 "Display blocks: text, markdown, code, image (`value` or an "
+                                 "item `field`). Questions: single_choice, multiple_choice, "
+                                 "free_text, rating, code_answer, and about model responses: "
+                                 "ranking, pairwise. A `model_responses` block asks the "
+                                 "registered models it names.")
+    with build_tab:
+        builder(editor_key, disabled=read_only)
     with preview:
         st.caption("Live preview, drawn exactly as experts will see it")
         try:
@@ -141,9 +152,21 @@ def spec_editor() -> tuple[str, dict | None]:
             st.markdown(problem_lines(problem))
             return text, None
         model_choices(parsed)
+        payload = preview_item(parsed)
         with st.container(border=True):
-            render(parsed, sample_payload(parsed), key=f"preview-{editor_key}")
+            render(parsed, payload, key=f"preview-{editor_key}")
     return text, parsed
+
+
+def preview_item(parsed: dict) -> dict:
+    """The imported item the preview shows, stepped through by number; placeholders before
+    any import."""
+    count = campaigns.item_count(conn, campaign.id) if campaign is not None else 0
+    if count == 0:
+        return {f: f"(the item's “{f}” appears here)" for f in workflow.payload_fields(parsed)}
+    number = st.number_input(f"Preview item (1–{count:,}, in import order)", 1, count, 1,
+                             key=f"{key}-preview-item")
+    return campaigns.item_payload_at(conn, campaign.id, int(number) - 1) or {}
 
 
 def model_choices(parsed: dict) -> None:
@@ -159,18 +182,9 @@ def model_choices(parsed: dict) -> None:
                    f"asked: {literal('; '.join(problems))}.", icon=":material/smart_toy:")
 
 
-def sample_payload(parsed: dict) -> dict:
-    """The first item's payload, or placeholders naming each field the form shows."""
-    if campaign is not None:
-        first = campaigns.first_item_payload(conn, campaign.id)
-        if first is not None:
-            return first
-    return {f: f"(the item's “{f}” appears here)" for f in workflow.payload_fields(parsed)}
-
-
+read_only = bool(campaign and campaign.status == "closed")
 values = settings_form()
 spec_text, parsed = spec_editor()
-read_only = bool(campaign and campaign.status == "closed")
 label = "Create draft" if campaign is None else "Save changes"
 if st.button(label, type="primary", disabled=parsed is None or read_only):
     try:
@@ -201,6 +215,15 @@ st.divider()
 st.subheader("Items")
 count = campaigns.item_count(conn, campaign.id)
 st.markdown(f"This campaign has **{count:,}** items.")
+if count:
+    with st.expander(f"The imported items{' (the first 200)' if count > 200 else ''}",
+                     icon=":material/table_rows:"):
+        listed = campaigns.items_page(conn, user, campaign.id)
+        listed["external_id"] = listed["external_id"].fillna("")
+        st.dataframe(listed, hide_index=True, width="stretch", height=260, column_config={
+            "id": st.column_config.NumberColumn("Item #", format="%d"),
+            "external_id": "External id", "response_count": "Answers",
+            "gold": st.column_config.CheckboxColumn("Gold")})
 upload = st.file_uploader("Import items from CSV, JSON Lines or Parquet",
                           type=["csv", "jsonl", "ndjson", "json", "parquet"],
                           disabled=read_only,
@@ -214,7 +237,8 @@ if upload is not None:
         show_error(problem)
         st.stop()
     spec_now = campaigns.spec(conn, campaign.id, campaign.spec_version)
-    with st.form(f"{key}-mapping"):
+    file_key = f"{key}-{upload.file_id}"  # every new file gets a mapping of its own columns
+    with st.form(f"{file_key}-mapping"):
         st.caption("Map the file's columns to the fields the form shows.")
         mapping = {}
         fields = workflow.payload_fields(spec_now) or ["text"]
@@ -222,13 +246,16 @@ if upload is not None:
             guess = file_columns.index(field) if field in file_columns else None
             mapping[field] = st.selectbox(f"Field “{literal(field)}” comes from column",
                                           file_columns,
-                                          index=guess, key=f"{key}-map-{field}")
+                                          index=guess, key=f"{file_key}-map-{field}")
         optional = [None, *file_columns]
         external = st.selectbox("External id column (optional)", optional,
                                 format_func=lambda c: "— none —" if c is None else c,
-                                index=optional.index("id") if "id" in optional else 0)
+                                index=optional.index("id") if "id" in optional else 0,
+                                key=f"{file_key}-external")
         gold = st.selectbox("Gold answer column (optional)", optional,
-                            format_func=lambda c: "— none —" if c is None else c)
+                            format_func=lambda c: "— none —" if c is None else c,
+                            index=optional.index("gold") if "gold" in optional else 0,
+                            key=f"{file_key}-gold")
         if st.form_submit_button("Import", type="primary"):
             try:
                 with private_path(upload.name, upload.getvalue()) as path:
@@ -243,22 +270,7 @@ if upload is not None:
                 st.rerun()
 
 st.divider()
-st.subheader("Status")
-st.markdown(f"The campaign is **{campaign.status}**.")
-moves = lifecycle.allowed_moves(campaign.status)
-if moves:
-    note = st.text_input("Note for the history (optional)", key=f"{key}-note")
-    for column, to in zip(st.columns(len(moves) + 2), moves, strict=False):
-        verb = lifecycle.MOVES[to][1]
-        if column.button(verb, key=f"{key}-move-{to}", width="stretch",
-                         type="primary" if to == "live" else "secondary"):
-            try:
-                lifecycle.move(conn, user, campaign.id, to, settings.now(), note)
-            except DomainError as refusal:
-                show_error(refusal)
-            else:
-                flash(f"The campaign is now {to}.", ":material/check:")
-                st.rerun()
+status_controls(conn, user, campaign, where="design")
 history = lifecycle.history(conn, campaign.id)
 if not history.empty:
     st.dataframe(history, hide_index=True, width="stretch", placeholder="", column_config={

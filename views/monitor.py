@@ -24,7 +24,7 @@ from ui.format import (
 )
 from ui.model_charts import show_call_analytics
 from ui.models import api_keys
-from ui.pickers import campaign_picker
+from ui.pickers import campaign_links, campaign_picker
 from ui.team_monitor import show_teams
 from ui.text import literal
 
@@ -38,6 +38,7 @@ if campaign_id is None:
     st.info("You have no campaigns yet.")
     st.page_link("views/design.py", label="Design your first campaign", icon=":material/add:")
     st.stop()
+campaign_links("views/monitor.py", campaigns.get(conn, campaign_id))
 try:
     s = monitor.summary(conn, user, campaign_id, now)
 except DomainError as error:

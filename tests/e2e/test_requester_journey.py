@@ -156,7 +156,7 @@ def test_requester_designs_publishes_and_exports(server: str, page: Page,
     expect(page.get_by_text("This campaign has 3 items.")).to_be_visible()
 
     page.get_by_role("button", name="Publish", exact=True).click()
-    expect(page.get_by_text("The campaign is live.")).to_be_visible()
+    expect(page.get_by_text("The campaign is live: experts can answer it.")).to_be_visible()
     snapshot(page, tmp_path / "design-live.png")
 
     expert = new_page("ada")

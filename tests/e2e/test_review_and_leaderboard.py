@@ -79,10 +79,11 @@ def answer_one(page: Page, answer: str) -> None:
 def review(page: Page, expert: str, decision: str, reason: str = "",
            shot: Path | None = None) -> None:
     """Show only the expert's answers, select the one row, and accept or reject it."""
+    select(page, "Status", "Any status")
     select(page, "Expert", expert)
     rows = grid_rows(page, "Answer #")
     expect(rows).to_have_count(1)
-    expect(row_with(rows, expert, "submitted")).to_have_count(1)
+    expect(row_with(rows, expert, "Waiting for review")).to_have_count(1)
     select_first_row(page, grid(page, "Answer #"),
                      page.get_by_role("heading", name=re.compile(rf"^Answer #\d+ by {expert}$")))
     if reason:
@@ -90,7 +91,7 @@ def review(page: Page, expert: str, decision: str, reason: str = "",
     if shot:
         snapshot(page, shot)
     page.get_by_role("button", name=decision, exact=True).click()
-    status = {"Accept": "accepted", "Reject": "rejected"}[decision]
+    status = {"Accept": "Accepted", "Reject": "Rejected"}[decision]
     expect(row_with(grid_rows(page, "Answer #"), expert, status)).to_have_count(1)
 
 
@@ -156,14 +157,14 @@ def test_rejected_answer_is_reversed_and_scores_nothing(server: str, page: Page,
     log_in(page, server, "admin", "quorum-lead-7")
     open_page(page, "Review", "Review answers")
     select(page, "Campaign", IN_PICKER)
-    expect(grid_rows(page, "Answer #")).to_have_count(2)
+    expect(grid_rows(page, "Answer #")).to_have_count(2)  # both waiting for review
     review(page, "noor", "Reject", REASON, shot=tmp_path / "review-selected.png")
     review(page, "ada", "Accept")
     select(page, "Expert", "Everyone")
     answers = grid_rows(page, "Answer #")
     expect(answers).to_have_count(2)
-    expect(row_with(answers, "noor", "rejected")).to_have_count(1)
-    expect(row_with(answers, "ada", "accepted")).to_have_count(1)
+    expect(row_with(answers, "noor", "Rejected")).to_have_count(1)
+    expect(row_with(answers, "ada", "Accepted")).to_have_count(1)
     snapshot(page, tmp_path / "review.png")
 
     open_page(noor, "Profile", "Noor Haddad")

@@ -1,0 +1,69 @@
+"""The requester's pages under AppTest: review drawn with the form and moving on after an
+action, the campaign in the URL and the links, the builder writing the YAML."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.test_pages import app, texts  # noqa: F401 (the app fixture)
+
+CLOSED = "14"  # a demo campaign of rita's with 180 answers waiting for review
+
+
+def open_page(app, username: str, page: str, campaign: str):  # noqa: F811
+    at = app(username)
+    at.query_params["campaign"] = campaign
+    return at.switch_page(page).run()
+
+
+@pytest.mark.parametrize("username", ["rita", "admin"])
+def test_review_draws_the_answer_with_its_form_and_moves_on(app, username):  # noqa: F811
+    at = open_page(app, username, "views/review.py", CLOSED)
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "180 answers, newest first" in shown
+    assert "Which label fits this text?" in shown  # the question's prompt, not its id
+    assert "None" not in shown and "{" not in shown
+    table = at.dataframe[0].value
+    assert table["too_fast"].dtype == bool
+    assert table["status"].unique().tolist() == ["Waiting for review"]
+    first = at.subheader[0].value
+    next(b for b in at.button if b.key == "review_accept").click().run()
+    assert not at.exception, at.exception
+    assert "179 answers, newest first" in texts(at)
+    assert at.subheader[0].value != first
+    assert [s.label for s in at.selectbox if s.label == "Speed"] == ["Speed"]
+
+
+def test_review_refuses_a_reject_without_reason_and_stays(app):  # noqa: F811
+    at = open_page(app, "rita", "views/review.py", CLOSED)
+    first = at.subheader[0].value
+    next(b for b in at.button if b.key == "review_reject").click().run()
+    assert "Give a reason: the expert sees it." in texts(at)
+    assert at.subheader[0].value == first
+
+
+@pytest.mark.parametrize("page", ["views/design.py", "views/monitor.py", "views/review.py"])
+def test_the_campaign_stays_in_the_url_and_links_carry_it(app, page):  # noqa: F811
+    at = open_page(app, "rita", page, "3")
+    assert not at.exception, at.exception
+    assert at.query_params["campaign"] in (["3"], "3")
+    assert at.selectbox[0].value == 3
+    links = [e.proto for e in at.get("page_link")]
+    assert len(links) == 2, links  # the other two of Design, Monitor, Review
+    assert all(link.query_string == "campaign=3" for link in links), links
+
+
+def test_the_builder_writes_the_yaml_the_editor_shows(app):  # noqa: F811
+    at = open_page(app, "rita", "views/design.py", "3")
+    editor = next(t for t in at.text_area if t.label == "Form spec (YAML or JSON)")
+    before = yaml.safe_load(editor.value)["blocks"]
+    next(s for s in at.selectbox if s.label == "Add a block").select("free_text").run()
+    next(b for b in at.button if b.label == "Add").click().run()
+    assert not at.exception, at.exception
+    editor = next(t for t in at.text_area if t.label == "Form spec (YAML or JSON)")
+    after = yaml.safe_load(editor.value)["blocks"]
+    assert after[:-1] == before
+    assert after[-1]["type"] == "free_text" and after[-1]["prompt"] == "Explain your answer."
+    assert "Explain your answer." in [t.label for t in at.text_area]  # drawn in the preview
