@@ -62,7 +62,7 @@ def freshness(conn: Connection, campaign_id: int) -> Freshness:
                           "WHERE campaign_id = ?", [campaign_id]).fetchone()
         current = fingerprint(cur, campaign_id)
     if row is None:
-        return Freshness(None, None, current != "0:0:0:0:0")
+        return Freshness(None, None, set(current.split(":")) != {"0"})  # anything to compute
     return Freshness(row[1], row[2], row[0] != current)
 
 
