@@ -20,22 +20,28 @@ submitted ones not flagged too fast.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from core.db import Cursor
 
 _COLUMNS = ("answers", "kept", "counted", "accepted", "seconds", "pay")
+# The row's key: (day, campaign, expert) as one number (see migration 0016).
+KEY_SQL = ("(day - DATE '1970-01-01')::BIGINT * 1000000000000 + campaign_id::BIGINT * 10000000"
+           " + user_id")
+_EPOCH = date(1970, 1, 1)
 _ADD = ("INSERT INTO work_rollup (day, campaign_id, user_id, answers, kept, counted, accepted, "
-        "seconds, pay) {rows} ON CONFLICT (day, campaign_id, user_id) DO UPDATE SET "
+        "seconds, pay, k) {rows} ON CONFLICT (k) DO UPDATE SET "
         + ", ".join(f"{c} = work_rollup.{c} + excluded.{c}" for c in _COLUMNS))
+_UPDATE = ("UPDATE work_rollup SET " + ", ".join(f"{c} = {c} + ?" for c in _COLUMNS)
+           + " WHERE k = ? RETURNING k")
 
 # What the rollup holds, computed from the answers and the ledger (the migration's backfill).
 COMPUTED_SQL = """
     SELECT day, campaign_id, user_id, sum(answers)::INTEGER AS answers,
            sum(kept)::INTEGER AS kept, sum(counted)::INTEGER AS counted,
            sum(accepted)::INTEGER AS accepted, sum(seconds)::DOUBLE AS seconds,
-           sum(pay)::DECIMAL(14, 2) AS pay
+           sum(pay)::DECIMAL(14, 2) AS pay, {key} AS k
     FROM (
         SELECT submitted_at::DATE AS day, campaign_id, user_id, count(*) AS answers,
                count(*) FILTER (WHERE status <> 'rejected') AS kept,
@@ -49,14 +55,26 @@ COMPUTED_SQL = """
         FROM pay_ledger WHERE {ledger} GROUP BY 1, 2, 3
     ) AS parts
     GROUP BY 1, 2, 3
-"""
+""".replace("{key}", KEY_SQL)
+
+
+def _add(cur: Cursor, day: date, campaign_id: int, user_id: int, answers: int = 0,
+         kept: int = 0, counted: int = 0, accepted: int = 0, seconds: float = 0.0,
+         pay: Decimal | int = 0) -> None:
+    """Add to one row: an UPDATE by its key (an index look-up on both engines), and the upsert
+    only for a row not there yet (an upsert costs DuckDB several milliseconds more)."""
+    deltas = [answers, kept, counted, accepted, seconds, pay]
+    key = (day - _EPOCH).days * 10**12 + campaign_id * 10**7 + user_id
+    if cur.execute(_UPDATE, [*deltas, key]).fetchone() is None:
+        cur.execute(_ADD.format(rows="VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    [day, campaign_id, user_id, *deltas, key])
 
 
 def answered(cur: Cursor, now: datetime, campaign_id: int, user_id: int, *, too_fast: bool,
              seconds: float, pay: Decimal) -> None:
     """A new answer submitted at `now` (status submitted) and the pay it earned."""
-    cur.execute(_ADD.format(rows="VALUES (?, ?, ?, 1, 1, ?, 0, ?, ?)"),
-                [now.date(), campaign_id, user_id, 0 if too_fast else 1, seconds, pay])
+    _add(cur, now.date(), campaign_id, user_id, answers=1, kept=1,
+         counted=0 if too_fast else 1, seconds=seconds, pay=pay)
 
 
 def reviewed(cur: Cursor, response_id: int, status: str) -> None:
@@ -72,9 +90,10 @@ def reviewed(cur: Cursor, response_id: int, status: str) -> None:
                 int(s == "accepted" or (s == "submitted" and not too_fast)),
                 int(s == "accepted"))
 
-    delta = [new - was for new, was in zip(shares(status), shares(old), strict=True)]
-    cur.execute(_ADD.format(rows="VALUES (?, ?, ?, 0, ?, ?, ?, 0, 0)"),
-                [submitted_at.date(), campaign_id, user_id, *delta])
+    kept, counted, accepted = [new - was for new, was in
+                               zip(shares(status), shares(old), strict=True)]
+    _add(cur, submitted_at.date(), campaign_id, user_id, kept=kept, counted=counted,
+         accepted=accepted)
 
 
 def accepted_many(cur: Cursor, response_ids: list[int]) -> None:
@@ -102,15 +121,16 @@ def withdrawn(cur: Cursor, response_id: int) -> None:
 def paid(cur: Cursor, now: datetime, campaign_id: int | None, user_id: int,
          amount: Decimal) -> None:
     """A pay row of `amount` written at `now` (negative for a reversal)."""
-    cur.execute(_ADD.format(rows="VALUES (?, ?, ?, 0, 0, 0, 0, 0, ?)"),
-                [now.date(), campaign_id or 0, user_id, amount])
+    _add(cur, now.date(), campaign_id or 0, user_id, pay=amount)
 
 
 def paid_where(cur: Cursor, condition: str, params: list) -> None:
     """The pay rows just written that `condition` (on `pay_ledger`) picks out, in one go."""
     cur.execute(_ADD.format(
-        rows="SELECT created_at::DATE, coalesce(campaign_id, 0), user_id, 0, 0, 0, 0, 0, "
-             f"sum(amount) FROM pay_ledger WHERE {condition} GROUP BY 1, 2, 3"), params)
+        rows=f"SELECT day, campaign_id, user_id, 0, 0, 0, 0, 0, pay, {KEY_SQL} FROM ("
+             "SELECT created_at::DATE AS day, coalesce(campaign_id, 0) AS campaign_id, user_id, "
+             f"sum(amount) AS pay FROM pay_ledger WHERE {condition} GROUP BY 1, 2, 3) AS p"),
+        params)
 
 
 def rebuild(cur: Cursor, campaign_id: int | None = None) -> None:
@@ -118,5 +138,5 @@ def rebuild(cur: Cursor, campaign_id: int | None = None) -> None:
     where = "true" if campaign_id is None else f"campaign_id = {int(campaign_id)}"
     cur.execute(f"DELETE FROM work_rollup WHERE {where}")
     cur.execute("INSERT INTO work_rollup (day, campaign_id, user_id, answers, kept, counted, "
-                "accepted, seconds, pay) "
+                "accepted, seconds, pay, k) "
                 + COMPUTED_SQL.format(responses=where, ledger=where))
