@@ -99,9 +99,11 @@ def reviewed(cur: Cursor, response_id: int, status: str) -> None:
 def accepted_many(cur: Cursor, response_ids: list[int]) -> None:
     """Submitted answers about to be accepted together (call before writing their status)."""
     cur.execute(_ADD.format(
-        rows="SELECT submitted_at::DATE, campaign_id, user_id, 0, 0, "
-             "count(*) FILTER (WHERE too_fast), count(*), 0, 0 FROM responses "
-             "WHERE status = 'submitted' AND id = ANY(?::BIGINT[]) GROUP BY 1, 2, 3"),
+        rows=f"SELECT day, campaign_id, user_id, 0, 0, counted, accepted, 0, 0, {KEY_SQL} FROM ("
+             "SELECT submitted_at::DATE AS day, campaign_id, user_id, "
+             "count(*) FILTER (WHERE too_fast) AS counted, count(*) AS accepted "
+             "FROM responses WHERE status = 'submitted' AND id = ANY(?::BIGINT[]) "
+             "GROUP BY 1, 2, 3) AS a"),
         [response_ids])
 
 
@@ -113,9 +115,9 @@ def withdrawn(cur: Cursor, response_id: int) -> None:
         return
     submitted_at, campaign_id, user_id, status, too_fast, seconds = row
     counted = status == "accepted" or (status == "submitted" and not too_fast)
-    cur.execute(_ADD.format(rows="VALUES (?, ?, ?, -1, ?, ?, ?, ?, 0)"),
-                [submitted_at.date(), campaign_id, user_id, -int(status != "rejected"),
-                 -int(counted), -int(status == "accepted"), -(seconds or 0)])
+    _add(cur, submitted_at.date(), campaign_id, user_id, answers=-1,
+         kept=-int(status != "rejected"), counted=-int(counted),
+         accepted=-int(status == "accepted"), seconds=-(seconds or 0))
 
 
 def paid(cur: Cursor, now: datetime, campaign_id: int | None, user_id: int,
