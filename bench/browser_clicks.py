@@ -1,0 +1,160 @@
+"""Click to next in a real browser: an expert's answer → the next item, a reviewer's Accept → the
+next answer (issue 14: p95 ≤ 400 ms over ≥ 50 actions on this machine).
+
+    python -m bench.browser_clicks [--actions 60] [--items 200]
+
+It builds a fresh demo database with one more live campaign of `--items` one-question
+classification items (the expert `ada` can answer all of them), starts `streamlit run quorum.py`
+on it, and drives Debian's chromium with Playwright: `ada` answers with the number key, then
+`rita` accepts those answers one after the other on *Review*. Each action is timed from the key
+press or click until the page shows the next item's text, as a person would see it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from core import campaigns, db, users, workflow, workspace
+from server import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/lib/chromium/chromium"
+TEXTS = "Array.from(document.querySelectorAll('[data-testid=stMain]'), e => e.innerText)" \
+        ".join(' ').match(/Review number \\d+/g)?.join('|') ?? ''"
+
+
+def build(folder: Path, n_items: int) -> tuple[dict[str, str], int]:
+    """The demo workspace plus a campaign for the benchmark; the demo passwords, its id."""
+    conn = db.connect(str(folder / "quorum.duckdb"))
+    now = settings.now()
+    passwords = workspace.ensure(conn, now, demo=True, rounds=4)
+    rita = users.get_user(conn, "rita")
+    campaign = campaigns.create(
+        conn, rita, spec_text=workflow.TEMPLATES["Classification"], now=now, status="live",
+        title="Benchmark: sentiment of reviews", skill="general", language="en-US",
+        minutes_per_item=0.05, pay_per_item=0.1, overlap=1, lease_minutes=30,
+        opens_at=now - timedelta(days=1), expires_at=now + timedelta(days=7))
+    items = pd.DataFrame({"payload": [{"text": f"Review number {n}"} for n in range(n_items)]})
+    campaigns.add_items(conn, rita, campaign.id, items, now)
+    conn.close()
+    return passwords, campaign.id
+
+
+def start(folder: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "QUORUM_DB": str(folder / "quorum.duckdb"), "QUORUM_BCRYPT_ROUNDS": "4"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "quorum.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=(folder / "server.log").open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            return process, url
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start; see " + str(folder / "server.log"))
+
+
+def log_in(page, url: str, username: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    page.get_by_role("button", name="Log out").wait_for()
+
+
+def timed(page, act) -> float:
+    """Seconds from `act()` until the item text on the page is another one."""
+    before = page.evaluate(TEXTS)
+    started = time.perf_counter()
+    act()
+    page.wait_for_function(f"old => {{ const now = {TEXTS}; return now && now !== old; }}",
+                           arg=before, polling="raf", timeout=30_000)
+    return time.perf_counter() - started
+
+
+def settle(page) -> None:
+    page.wait_for_function("!document.querySelector('[data-testid=stStatusWidget]')",
+                           timeout=30_000)
+
+
+def expert_run(browser, url, password, campaign_id, actions) -> list[float]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(page, url, "ada", password)
+    page.goto(f"{url}/label?campaign={campaign_id}")
+    page.get_by_text("Review number", exact=False).first.wait_for()
+    settle(page)
+    times = []
+    for _ in range(actions + 2):  # the first two warm the caches up
+        times.append(timed(page, lambda: page.keyboard.press("1")))
+        settle(page)
+    page.close()
+    return times[2:]
+
+
+def reviewer_run(browser, url, password, campaign_id, actions) -> list[float]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(page, url, "rita", password)
+    page.goto(f"{url}/review?campaign={campaign_id}")
+    page.get_by_text("Review number", exact=False).first.wait_for()
+    settle(page)
+    accept = page.get_by_role("button", name="Accept", exact=False).first
+    times = []
+    for _ in range(actions + 2):
+        times.append(timed(page, accept.click))
+        settle(page)
+    page.close()
+    return times[2:]
+
+
+def report(name: str, times: list[float]) -> None:
+    ms = sorted(t * 1000 for t in times)
+    p95 = ms[max(0, round(0.95 * len(ms)) - 1)]
+    print(f"{name}: n={len(ms)} median {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms, "
+          f"max {ms[-1]:.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--actions", type=int, default=60)
+    parser.add_argument("--items", type=int, default=200)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="quorum-clicks-") as tmp:
+        folder = Path(tmp)
+        passwords, campaign_id = build(folder, max(args.items, args.actions * 2 + 10))
+        process, url = start(folder)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM)
+                expert = expert_run(browser, url, passwords["ada"], campaign_id, args.actions)
+                reviewer = reviewer_run(browser, url, passwords["rita"], campaign_id,
+                                        args.actions)
+                browser.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    report("answer → next item", expert)
+    report("accept → next answer", reviewer)
+
+
+if __name__ == "__main__":
+    main()
