@@ -11,6 +11,7 @@ from ui.text import literal
 ICON = Path(__file__).parent / "ui" / "assets" / "icon.png"
 # A file of our own: a :material/…: page icon makes every browser fetch it from Google's servers.
 st.set_page_config(page_title="Quorum", page_icon=str(ICON), layout="wide")
+st.logo(str(ICON.parent / "logo.svg"), icon_image=str(ICON.parent / "mark.svg"), size="large")
 
 PAGES = {
     "login": st.Page("views/login.py", title="Log in", icon=":material/login:"),

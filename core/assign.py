@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from core import campaigns
+from core import campaigns, catalog
 from core.campaigns import Campaign
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Forbidden
@@ -174,7 +174,8 @@ def check_can_answer(cur: Cursor, user: User, campaign: Campaign,
     fits = cur.execute("SELECT 1 FROM expertise WHERE user_id = ? AND skill = ? AND language = ?",
                        [user.id, campaign.skill, campaign.language]).fetchone()
     if not fits:
-        raise Forbidden(f"This campaign asks for {campaign.skill} in {campaign.language}. "
+        raise Forbidden("This campaign asks for "
+                        f"{catalog.expertise_name(campaign.skill, campaign.language)}. "
                         "Add that expertise on your profile to take part.")
 
 

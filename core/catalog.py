@@ -54,3 +54,22 @@ def languages(conn: Connection) -> dict[str, str]:
     """BCP 47 tag → display name."""
     with reading(conn) as cur:
         return dict(cur.execute("SELECT tag, name FROM languages ORDER BY name").fetchall())
+
+
+_SKILL_NAMES = {code: name for code, name, _ in SKILLS}
+_LANGUAGE_NAMES = dict(LANGUAGES)
+
+
+def skill_name(code: str) -> str:
+    """A built-in skill's display name ("general" → "General knowledge"); others as given."""
+    return _SKILL_NAMES.get(code, code)
+
+
+def language_name(tag: str) -> str:
+    """A built-in language's display name ("en-US" → "English (United States)"); others as given."""
+    return _LANGUAGE_NAMES.get(tag, tag)
+
+
+def expertise_name(skill: str, language: str) -> str:
+    """A skill in a language as people read it: "General knowledge · English (United States)"."""
+    return f"{skill_name(skill)} · {language_name(language)}"

@@ -265,7 +265,8 @@ def test_concept_review_maps_concepts_and_monitor_shows_teams(harness):
     assert not at.exception, at.exception
     shown = texts(at)
     assert "Teams" in shown
-    assert [m.value for m in at.metric if m.label.startswith("Teams in")] == ["0", "0", "0", "1"]
+    stages = ["Teams voting", "Teams explaining", "Teams categorizing", "Teams finished"]
+    assert [m.value for m in at.metric if m.label in stages] == ["0", "0", "0", "1"]
 
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from ui.format import time_unit
+
 
 def answers_per_day(frame: pd.DataFrame) -> alt.Chart:
     """Stacked bars of kept and rejected answers per day."""
@@ -22,11 +24,19 @@ def answers_per_day(frame: pd.DataFrame) -> alt.Chart:
 
 
 def minutes_histogram(frame: pd.DataFrame) -> alt.Chart:
-    """How long answers took, in minutes."""
-    return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("minutes:Q", bin=alt.Bin(maxbins=30), title="Minutes per answer"),
-        y=alt.Y("count():Q", title="Answers"),
-        tooltip=[alt.Tooltip("minutes:Q", bin=alt.Bin(maxbins=30), title="Minutes"),
+    """How long answers took, in seconds, minutes or hours, whichever suits the typical answer.
+
+    `frame` has a `minutes` column (as core measures them); the axis never reads
+    "0.0205 minutes".
+    """
+    seconds = frame["minutes"].astype("float64") * 60
+    unit, size, word = time_unit(seconds)
+    shown = pd.DataFrame({"time": seconds / size})
+    return alt.Chart(shown).mark_bar().encode(
+        x=alt.X("time:Q", bin=alt.Bin(maxbins=30), title=f"{word.capitalize()} per answer"),
+        y=alt.Y("count():Q", title="Answers", axis=alt.Axis(tickMinStep=1)),
+        tooltip=[alt.Tooltip("time:Q", bin=alt.Bin(maxbins=30), title=word.capitalize(),
+                             format=".1f" if unit != "s" else ".0f"),
                  alt.Tooltip("count():Q", title="Answers")],
     ).properties(height=260)
 

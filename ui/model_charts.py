@@ -9,6 +9,7 @@ import streamlit as st
 from core import models
 from core.db import Connection
 from core.users import User
+from ui.format import headers
 
 
 def error_rate_over_time(frame: pd.DataFrame, unit: str) -> alt.Chart:
@@ -63,13 +64,14 @@ def show_call_analytics(conn: Connection, user: User,
     a.metric("Model calls", f"{calls:,}", help="Every call, retries included.")
     b.metric("Failed", f"{failed:,}", help=f"{failed / calls:.1%} of calls failed.")
     c.metric("Models", len(summary))
-    st.dataframe(summary, hide_index=True, width="stretch", column_config={
+    st.dataframe(summary, hide_index=True, width="stretch", placeholder="",
+                 column_config=headers(summary, {
         "model": "Model", "calls": "Calls", "failed": "Failed",
         "error_rate": st.column_config.NumberColumn("Error rate", format="percent"),
         "median_ms": st.column_config.NumberColumn("Median ms", format="%.0f",
                                                    help="Latency of answered calls."),
         "p95_ms": st.column_config.NumberColumn("p95 ms", format="%.0f"),
-        "prompt_tokens": "Prompt tokens", "completion_tokens": "Completion tokens"})
+        "prompt_tokens": "Prompt tokens", "completion_tokens": "Completion tokens"}))
     over_time = models.calls_over_time(conn, user, campaign_id)
     unit = over_time.attrs.get("unit", "hour")
     left, right = st.columns(2)
@@ -86,8 +88,10 @@ def show_call_analytics(conn: Connection, user: User,
         st.markdown("**Failures by error type**")
         st.altair_chart(failures_by_type(errors), width="stretch")
     with st.expander("Latest calls"):
-        st.dataframe(models.call_log(conn, user, campaign_id), hide_index=True, width="stretch",
-                     column_config={
+        log = models.call_log(conn, user, campaign_id)
+        st.dataframe(log, hide_index=True, width="stretch", placeholder="",
+                     column_config=headers(log, {
                          "started_at": st.column_config.DatetimeColumn(
                              "Asked (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-                         "latency_ms": st.column_config.NumberColumn("ms", format="%.0f")})
+                         "latency_ms": st.column_config.NumberColumn("Latency (ms)",
+                                                                     format="%.0f")}))

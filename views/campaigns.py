@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from core import campaigns
+from core import campaigns, catalog
 from core.errors import DomainError
 from ui import state
 from ui.feedback import show_error
+from ui.format import headers, kind_name, status_name
 from ui.text import literal
 
 conn = state.connection()
@@ -24,11 +25,13 @@ if table.empty:
     st.info("No campaigns yet.")
     st.stop()
 table["progress"] = (table["items_complete"] / table["items"].where(table["items"] > 0)).fillna(0)
+table = table.assign(kind=table["kind"].map(kind_name), status=table["status"].map(status_name),
+                     language=table["language"].map(catalog.language_name))
 picked = st.dataframe(
     table[["id", "title", "kind", "skill", "language", "status", "items", "items_complete",
            "progress", "answers", "pay_per_item", "expires_at", "created_by"]],
-    hide_index=True, width="stretch",
-    column_config={
+    hide_index=True, width="stretch", placeholder="",
+    column_config=headers(table, {
         "id": st.column_config.NumberColumn("#", width="small"),
         "title": st.column_config.TextColumn("Title", width="large"),
         "items_complete": st.column_config.NumberColumn("Complete"),
@@ -37,7 +40,7 @@ picked = st.dataframe(
         "pay_per_item": st.column_config.NumberColumn("Pay / item", format="dollar"),
         "expires_at": st.column_config.DatetimeColumn("Expires", format="YYYY-MM-DD"),
         "created_by": st.column_config.TextColumn("Owner"),
-    }, on_select="rerun", selection_mode="single-row")
+    }), on_select="rerun", selection_mode="single-row")
 rows = picked.selection.rows
 if rows:
     chosen = int(table.iloc[rows[0]]["id"])

@@ -8,8 +8,9 @@ from core import campaigns, catalog, io, lifecycle, models, workflow
 from core.errors import DomainError, Invalid
 from server import settings
 from ui import state
-from ui.feedback import field_error, flash, show_error
+from ui.feedback import field_error, flash, problem_lines, show_error
 from ui.files import private_path
+from ui.format import headers, kind_name
 from ui.models import api_keys
 from ui.pickers import campaign_picker
 from ui.text import literal
@@ -56,6 +57,7 @@ def settings_form() -> dict:
         "Language", language_tags, format_func=lambda t: f"{languages[t]} ({t})",
         index=language_tags.index(c.language if c else "en-US"), key=f"{key}-language")
     values["kind"] = k.radio("Kind", campaigns.KINDS, horizontal=True, key=f"{key}-kind",
+                             format_func=kind_name,
                              index=campaigns.KINDS.index(c.kind) if c else 0,
                              disabled=bool(c and c.status != "draft"),
                              help="Revolt: teams label together in synchronized stages.")
@@ -136,8 +138,7 @@ def spec_editor() -> tuple[str, dict | None]:
             parsed = workflow.parse_spec(text)
         except Invalid as problem:
             st.error(literal(str(problem).split(":")[0] + ":"), icon=":material/error:")
-            st.markdown("\n".join(f"- **{literal(f)}**: {literal(m)}"
-                                   for f, m in problem.problems.items()))
+            st.markdown(problem_lines(problem))
             return text, None
         model_choices(parsed)
         with st.container(border=True):
@@ -260,8 +261,11 @@ if moves:
                 st.rerun()
 history = lifecycle.history(conn, campaign.id)
 if not history.empty:
-    st.dataframe(history, hide_index=True, width="stretch", column_config={
+    st.dataframe(history, hide_index=True, width="stretch", placeholder="", column_config={
         "changed_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
         "from_status": "From", "to_status": "To", "by": "By", "note": "Note"})
 with st.expander("Form versions"):
-    st.dataframe(campaigns.spec_versions(conn, campaign.id), hide_index=True, width="stretch")
+    versions = campaigns.spec_versions(conn, campaign.id)
+    st.dataframe(versions, hide_index=True, width="stretch", column_config=headers(versions, {
+        "created_at": st.column_config.DatetimeColumn("Saved (UTC)", format="YYYY-MM-DD HH:mm"),
+        "created_by": "By", "answers": "Answers with it"}))

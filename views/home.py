@@ -8,7 +8,7 @@ import streamlit as st
 from core import assign, campaigns, models, profile, revolt, revolt_lobby, users
 from core.errors import DomainError
 from server import settings
-from ui import state, survey_prompt, team
+from ui import hero, state, survey_prompt, team
 from ui.feedback import show_error
 from ui.format import money, plural, time_left
 from ui.models import api_keys
@@ -19,18 +19,14 @@ user = state.require_user()
 now = settings.now()
 
 
-st.title(f"Hello, {literal(user.name.split()[0] if user.name.split() else user.username)}")
+totals = profile.totals(conn, user)
+mine = campaigns.for_expert(conn, user, now)
+action = hero.show(conn, user, totals, len(mine), now)
 if st.session_state.pop("welcome", False):
     st.success("Welcome to Quorum! Your account is ready: these are the campaigns that fit "
                "your skills. You can add more skills on your profile.",
                icon=":material/celebration:")
 survey_prompt.offer(user)
-totals = profile.totals(conn, user)
-mine = campaigns.for_expert(conn, user, now)
-left, middle, right, action = st.columns([1, 1, 1, 2], vertical_alignment="center")
-left.metric("Items you answered", f"{totals.answers:,}")
-middle.metric("Earned", money(totals.earnings))
-right.metric("Open campaigns for you", len(mine))
 if action.button("Next best task", type="primary", icon=":material/bolt:",
                  disabled=mine.empty, help="Start the most urgent item across your campaigns."):
     try:
@@ -69,7 +65,7 @@ for row in mine.itertuples():
         with text:
             st.markdown(f"#### {literal(row.title)}")
             st.markdown(f":blue-badge[{literal(row.skill_name)}] "
-                        f":violet-badge[{literal(row.language)}] "
+                        f":violet-badge[{literal(row.language_name)}] "
                         + (":orange-badge[Team task]" if row.kind == "revolt" else ""))
             if row.description:
                 st.caption(literal(row.description))

@@ -4,17 +4,20 @@ from datetime import timedelta
 
 import streamlit as st
 
-from core import impact
+from core import catalog, impact
 from core.errors import DomainError
 from server import settings
 from ui import charts, state
 from ui.feedback import show_error
-from ui.format import money
+from ui.format import money, status_name
 
 conn = state.connection()
 user = state.require_user()
 config = settings.load()
 today = settings.now().date()
+
+ACTIVE_HELP = ("Everyone who answered at least one item in the period, whenever they signed up: "
+               "experts who joined earlier count too, so this can be more than the sign-ups.")
 
 st.title("Impact")
 st.caption("What Quorum has collected, what it cost against buying the same items from a "
@@ -37,7 +40,7 @@ months = impact.monthly(conn, user, start, end)
 
 a, b, c, d = st.columns(4)
 a.metric("Sign-ups", f"{t.signups:,}")
-b.metric("Active experts", f"{t.active_experts:,}", help="Experts who answered in the period.")
+b.metric("Active experts", f"{t.active_experts:,}", help=ACTIVE_HELP)
 c.metric("Campaigns launched", f"{t.campaigns_launched:,}")
 d.metric("Items collected", f"{t.items_collected:,}", help="Answers kept (not rejected).")
 a, b, c, d = st.columns(4)
@@ -55,6 +58,8 @@ change = rated["satisfaction_change"].iloc[-1] if len(rated) > 1 else None
 d.metric("Satisfaction", "—" if t.satisfaction is None else f"{t.satisfaction:.2f} / 5",
          delta=None if change is None or change != change else f"{change:+.2f} vs previous",
          help=f"Average of {t.survey_responses:,} survey answers in the period.")
+st.caption("*Sign-ups* are accounts created in the period; *active experts* are the people who "
+           "answered at least once in it, including those who joined before it.")
 
 
 def download(frame, name: str) -> None:
@@ -100,7 +105,7 @@ else:
 download(by_skill, "items by skill")
 
 st.subheader("Month by month")
-st.dataframe(months, hide_index=True, width="stretch", column_config={
+st.dataframe(months, hide_index=True, width="stretch", placeholder="", column_config={
     "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
     "active_experts": "Active experts", "campaigns_launched": "Campaigns launched",
     "items": "Items", "cost": st.column_config.NumberColumn("Cost", format="dollar"),
@@ -111,8 +116,10 @@ download(months, "monthly")
 
 st.subheader("Top campaigns")
 top = impact.top_campaigns(conn, user, start, end)
-st.dataframe(top, hide_index=True, width="stretch", column_config={
-    "campaign": st.column_config.TextColumn("Campaign", width="large"),
+shown = top.assign(language=top["language"].map(catalog.language_name),
+                   status=top["status"].map(status_name)) if not top.empty else top
+st.dataframe(shown, hide_index=True, width="stretch", placeholder="", column_config={
+    "campaign": st.column_config.TextColumn("Campaign", width="medium"),
     "skill": "Skill", "language": "Language", "status": "Status", "items": "Items",
     "experts": "Experts", "cost": st.column_config.NumberColumn("Cost", format="dollar"),
     "cost_per_item": st.column_config.NumberColumn("Cost per item", format="dollar")})

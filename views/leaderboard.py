@@ -46,10 +46,12 @@ if board.me:
 else:
     st.info("You have no points on this board yet: answer items in this period to appear.")
 if board.top.empty:
-    st.caption("Nobody has points here yet.")
+    st.caption("Nobody has points here yet." if period == "all" else
+               f"Nobody has points here {'this week' if period == 'week' else 'this month'} "
+               "yet: *All time* shows everyone's.")
     st.stop()
 top = board.top.assign(you=board.top["user_id"] == user.id)
-st.dataframe(top[["rank", "name", "points", "answers", "you"]], hide_index=True,
+st.dataframe(top[["rank", "name", "points", "answers", "you"]], hide_index=True, placeholder="",
              width="stretch", column_config={
                  "rank": st.column_config.NumberColumn("Rank", width="small"),
                  "name": st.column_config.TextColumn("Expert", width="large"),

@@ -7,7 +7,7 @@ follows from their rows. Live parts poll once a second in fragments; when a poll
 
 import streamlit as st
 
-from core import campaigns, revolt, revolt_lobby
+from core import campaigns, catalog, revolt, revolt_lobby
 from core.errors import DomainError, Invalid
 from server import settings
 from ui import state, team
@@ -66,8 +66,8 @@ def preview_page(campaign_id: int) -> None:
         st.stop()
     st.title(literal(p.campaign.title))
     st.markdown(":orange-badge[Team task] "
-                f":blue-badge[{literal(p.campaign.skill)}] "
-                f":violet-badge[{literal(p.campaign.language)}]")
+                f":blue-badge[{literal(catalog.skill_name(p.campaign.skill))}] "
+                f":violet-badge[{literal(catalog.language_name(p.campaign.language))}]")
     if p.campaign.description:
         st.caption(literal(p.campaign.description))
     others = p.team_size - 1
@@ -166,7 +166,7 @@ def lobby_live(campaign_id: int) -> None:
     if lobby.ready_until is not None:
         seconds = max(0, int((lobby.ready_until - now).total_seconds()))
         st.success(f"You are ready for {seconds // 60}:{seconds % 60:02d} more. Waiting for "
-                   f"{max(0, lobby.team_size - lobby.ready)} more ready expert(s).",
+                   f"{plural(max(0, lobby.team_size - lobby.ready), 'more ready expert')}.",
                    icon=":material/check_circle:")
         clicked = ready_col.button("Still ready", icon=":material/refresh:", width="stretch",
                                    help="Renew your readiness for another "
@@ -178,7 +178,8 @@ def lobby_live(campaign_id: int) -> None:
             help=f"Turns on when {lobby.team_size} experts are in the lobby. Readiness lasts "
                  f"{rules.ready_seconds / 60:g} minutes and must be renewed.")
         if not lobby.can_ready and lobby.items_left:
-            st.caption(f"Waiting for {lobby.team_size - lobby.present} more expert(s) to arrive. "
+            st.caption(f"Waiting for {plural(lobby.team_size - lobby.present, 'more expert')} to "
+                       "arrive. "
                        f"{wait_estimate(campaign_id)} You can leave this tab open: it chimes "
                        "and notifies you when enough experts are here.")
         elif lobby.ready:

@@ -12,7 +12,16 @@ from server import settings
 from ui import charts, state
 from ui.feedback import show_error
 from ui.files import private_path
-from ui.format import computed_when, money, plural
+from ui.format import (
+    computed_when,
+    duration,
+    headers,
+    measures_agreement,
+    money,
+    plural,
+    question_prompts,
+    short,
+)
 from ui.model_charts import show_call_analytics
 from ui.models import api_keys
 from ui.pickers import campaign_picker
@@ -74,12 +83,18 @@ with right:
 st.subheader("Agreement and labels")
 st.caption(computed_when(quality_jobs.freshness(conn, campaign_id), now))
 alphas = quality.agreement_table(conn, campaign_id)
+form = campaigns.spec(conn, campaign_id, campaign.spec_version)
+prompts = question_prompts(form)
 if alphas.empty:
-    st.caption("The form has no choice or rating question to measure agreement on.")
+    if not measures_agreement(form):
+        st.caption("The form has no choice or rating question to measure agreement on.")
+    elif s.answers:  # with no answers at all, the line above already says so
+        st.caption("Agreement is measured once items have two or more answers.")
 else:
     cols = st.columns(max(len(alphas), 1) + 2)
     for column, row in zip(cols, alphas.itertuples(), strict=False):
-        column.metric(f"α · {literal(row.question_id)}", "—" if row.alpha != row.alpha
+        column.metric(f"α · {literal(short(prompts.get(row.question_id, row.question_id), 40))}",
+                      "—" if row.alpha != row.alpha
                       else f"{row.alpha:.2f}",
                       help=f"Krippendorff's alpha ({row.level}) over {row.units:,} items with "
                            "two or more answers. 1 is perfect agreement, 0 is chance.")
@@ -87,10 +102,11 @@ labels = quality.labels_table(conn, campaign_id)
 if not labels.empty:
     st.caption("Aggregated labels, least certain first (Dawid-Skene weighs experts by their "
                "track record; majority vote counts heads; empty means a tie).")
-    st.dataframe(labels, hide_index=True, width="stretch", height=240, column_config={
+    st.dataframe(labels, hide_index=True, width="stretch", placeholder="",
+                 height=min(240, 38 + 35 * len(labels)), column_config=headers(labels, {
         "majority_share": st.column_config.NumberColumn("Majority share", format="%.2f"),
         "ds_label": "Dawid-Skene label",
-        "ds_confidence": st.column_config.NumberColumn("Confidence", format="%.2f")})
+        "ds_confidence": st.column_config.NumberColumn("Confidence", format="%.2f")}))
 
 st.subheader("Experts")
 experts = monitor.per_expert(conn, campaign_id)
@@ -99,13 +115,15 @@ experts = experts.merge(scores, on="expert", how="left")
 if experts.empty:
     st.caption("Nobody has answered yet.")
 else:
-    st.dataframe(experts, hide_index=True, width="stretch", column_config={
-        "median_minutes": st.column_config.NumberColumn("Median minutes", format="%.1f"),
+    experts["median_minutes"] = (experts["median_minutes"] * 60).map(duration)
+    st.dataframe(experts, hide_index=True, width="stretch", placeholder="",
+                 column_config=headers(experts, {
+        "median_minutes": st.column_config.TextColumn("Median time"),
         "earned": st.column_config.NumberColumn("Earned", format="dollar"),
         "quality": st.column_config.ProgressColumn("Quality", min_value=0, max_value=1,
                                                    format="percent"),
         "last_answer": st.column_config.DatetimeColumn("Last answer (UTC)",
-                                                       format="YYYY-MM-DD HH:mm")})
+                                                       format="YYYY-MM-DD HH:mm")}))
 
 if workflow.model_step(campaigns.spec(conn, campaign_id, campaign.spec_version)) is not None:
     st.subheader("Model calls")

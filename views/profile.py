@@ -2,13 +2,17 @@
 
 import streamlit as st
 
-from core import catalog, pay, profile, quality, users
+from core import campaigns, catalog, pay, profile, quality, users
 from core.errors import DomainError, Invalid
 from server import settings
 from ui import state
 from ui.feedback import field_error, flash, show_error
-from ui.format import money
+from ui.format import expertise, headers, money, status_name
 from ui.text import literal
+
+# The pay ledger's kinds of row, as an expert reads them.
+PAY_KINDS = {"item": "Answer", "reversal": "Reversal", "bonus": "Quality bonus",
+             "reward": "Challenge reward", "stage": "Team session stage"}
 
 conn = state.connection()
 user = state.require_user()
@@ -33,11 +37,10 @@ if user.has("expert"):
         st.warning("You have no skills declared, so no campaign can match you. Add one below.")
     for row in held.itertuples():
         name, remove = st.columns([6, 1], vertical_alignment="center")
-        name.markdown(f"**{literal(row.skill_name)}** · {literal(row.language_name)} "
-                      f"({literal(row.language)})")
+        name.markdown(f"**{literal(row.skill_name)}** · {literal(row.language_name)}")
         if remove.button("Remove", key=f"rm-{row.skill}-{row.language}"):
             users.remove_expertise(conn, user, row.skill, row.language)
-            flash(f"Removed {row.skill_name} in {row.language_name}.")
+            flash(f"Removed {expertise(row.skill, row.language)}.")
             st.rerun()
     with st.form("add-expertise", border=True):
         skill_col, language_col, add_col = st.columns([3, 3, 1], vertical_alignment="bottom")
@@ -51,7 +54,7 @@ if user.has("expert"):
             except DomainError as error:
                 show_error(error)
             else:
-                flash(f"Added {skills[skill]} in {languages[language]}.", ":material/add:")
+                flash(f"Added {expertise(skill, language)}.", ":material/add:")
                 st.rerun()
 
     worked = profile.campaigns_worked(conn, user, now)
@@ -70,8 +73,9 @@ if user.has("expert"):
         if rows.empty:
             st.caption(empty)
         else:
-            st.dataframe(rows[list(columns)], column_config=columns, hide_index=True,
-                         width="stretch")
+            shown = rows[list(columns)].assign(status=rows["status"].map(status_name))
+            st.dataframe(shown, column_config=columns, hide_index=True, width="stretch",
+                         placeholder="")
 
 if user.has("expert"):
     st.subheader("Quality")
@@ -87,10 +91,12 @@ if user.has("expert"):
     if ledger.empty:
         st.caption("No earnings yet.")
     else:
-        st.dataframe(ledger, hide_index=True, width="stretch", column_config={
+        ledger = ledger.assign(kind=ledger["kind"].map(PAY_KINDS).fillna(ledger["kind"]))
+        st.dataframe(ledger, hide_index=True, width="stretch", placeholder="",
+                     column_config=headers(ledger, {
             "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
             "kind": "Kind", "amount": st.column_config.NumberColumn("Amount", format="dollar"),
-            "campaign": "Campaign", "note": "Note"})
+            "campaign": "Campaign", "note": "Note"}))
 
     st.subheader("Past challenges")
     won = pay.challenges_won(conn, user)
@@ -98,9 +104,10 @@ if user.has("expert"):
         st.caption("No challenge rewards yet. Campaigns with challenges reward their top "
                    "experts when they close.")
     else:
-        st.dataframe(won, hide_index=True, width="stretch", column_config={
+        st.dataframe(won, hide_index=True, width="stretch", placeholder="",
+                     column_config=headers(won, {
             "reward": st.column_config.NumberColumn("Reward", format="dollar"),
-            "created_at": st.column_config.DatetimeColumn("Won (UTC)", format="YYYY-MM-DD")})
+            "created_at": st.column_config.DatetimeColumn("Won (UTC)", format="YYYY-MM-DD")}))
 
     st.subheader("Leaderboard")
     hidden = st.toggle("Appear anonymously on leaderboards", value=users.opted_out(conn, user),
@@ -111,6 +118,17 @@ if user.has("expert"):
         flash("Leaderboard preference saved.", ":material/visibility_off:" if hidden
               else ":material/visibility:")
         st.rerun()
+
+if user.has("requester"):
+    st.subheader("Your campaigns")
+    owned = campaigns.overview(conn, user)
+    owned = owned[owned["created_by"] == user.username]  # an admin's overview holds everyone's
+    a, b, c, d = st.columns(4)
+    a.metric("Live", int((owned["status"] == "live").sum()))
+    b.metric("Drafts", int((owned["status"] == "draft").sum()))
+    c.metric("Closed", int((owned["status"] == "closed").sum()))
+    d.metric("Answers collected", f"{int(owned['answers'].sum()):,}")
+    st.page_link("views/campaigns.py", label="Open your campaigns", icon=":material/folder:")
 
 st.subheader("Change password")
 password_error: Invalid | None = st.session_state.get("password_error")

@@ -7,6 +7,7 @@ from core.errors import DomainError
 from server import settings
 from ui import state
 from ui.feedback import flash, show_error
+from ui.format import expertise, headers
 
 conn = state.connection()
 user = state.require_user()
@@ -18,12 +19,23 @@ except DomainError as error:
     show_error(error)
     st.stop()
 
-st.dataframe(table, hide_index=True, width="stretch", column_config={
+
+
+def readable(pairs) -> list[str]:
+    """Core's "general · en-US" entries as "General knowledge · English (United States)"."""
+    if not hasattr(pairs, "__iter__") or isinstance(pairs, str):
+        return []  # no expertise: a missing value, not a list
+    return [expertise(*pair.split(" · ", 1)) if " · " in pair else pair for pair in pairs]
+
+
+shown = table.assign(expertise=table["expertise"].map(readable))
+st.dataframe(shown, hide_index=True, width="stretch", placeholder="",
+             column_config=headers(shown, {
     "id": st.column_config.NumberColumn("#", width="small"),
     "created_at": st.column_config.DatetimeColumn("Signed up", format="YYYY-MM-DD"),
     "roles": st.column_config.ListColumn("Roles"),
-    "expertise": st.column_config.ListColumn("Expertise"),
-})
+    "expertise": st.column_config.ListColumn("Expertise", width="large"),
+}))
 
 st.subheader("Change roles")
 names = table["username"].tolist()

@@ -179,7 +179,7 @@ def test_requester_designs_publishes_and_exports(server: str, page: Page,
     select(page, "Campaign", f"#{campaign_id} · {TITLE} (live)")
     expect(metric(page, "Answers")).to_have_text("1")
     expect(metric(page, "Items complete")).to_have_text("0 / 3")
-    experts = grid_rows(page, "Median minutes")
+    experts = grid_rows(page, "Median time")
     expect(experts).to_have_count(1)
     expect(row_with(experts, "ada")).to_have_count(1)
     snapshot(page, tmp_path / "monitor.png")

@@ -169,17 +169,17 @@ def test_rejected_answer_is_reversed_and_scores_nothing(server: str, page: Page,
     open_page(noor, "Profile", "Noor Haddad")
     history = earnings(noor)
     expect(history).to_have_count(2)
-    reversal = row_with(history, "reversal", "-1", CAMPAIGN)
+    reversal = row_with(history, "Reversal", "-1", CAMPAIGN)
     expect(reversal).to_have_count(1)
     expect(reversal).to_contain_text(REASON)
-    expect(row_with(history, "item", "1", CAMPAIGN)).to_have_count(1)
+    expect(row_with(history, "Answer", "1", CAMPAIGN)).to_have_count(1)
     expect(metric(noor, "Total earnings")).to_have_text("$0.00")
     snapshot(noor, tmp_path / "profile-rejected.png")
 
     open_page(ada, "Profile", "Ada Nakamura")
     expect(earnings(ada)).to_have_count(1)
-    expect(row_with(earnings(ada), "item", "1", CAMPAIGN)).to_have_count(1)
-    expect(row_with(earnings(ada), "reversal")).to_have_count(0)
+    expect(row_with(earnings(ada), "Answer", "1", CAMPAIGN)).to_have_count(1)
+    expect(row_with(earnings(ada), "Reversal")).to_have_count(0)
 
     for expert in (ada, noor):
         open_page(expert, "Leaderboard", "Leaderboard")
