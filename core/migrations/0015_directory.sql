@@ -53,4 +53,5 @@ INSERT INTO directory_rules (field, match_kind, pattern, skills, languages, crea
     ('department', 'contains', 'legal', 'law', '', TIMESTAMP '2026-12-02 00:00:00'),
     ('title', 'contains', 'designer', 'arts', '', TIMESTAMP '2026-12-02 00:00:00'),
     ('title', 'contains', 'accountant', 'finance', '', TIMESTAMP '2026-12-02 00:00:00'),
-    ('title', 'contains', 'nurse', 'medicine', '', TIMESTAMP '2026-12-02 00:00:00');
+    ('title', 'contains', 'nurse', 'medicine', '', TIMESTAMP '2026-12-02 00:00:00'),
+    ('title', 'contains', 'scientist', 'science', '', TIMESTAMP '2026-12-02 00:00:00');
