@@ -35,18 +35,41 @@ def _names(codes, names) -> str:
     return ", ".join(names.get(c, c) for c in codes) or "—"
 
 
+st.subheader("Try a title")
+st.caption("What a person with this directory entry would be offered at first sign-in.")
+title_col, department_col = st.columns(2)
+title = title_col.text_input("Job title", placeholder="Senior Software Engineer",
+                             key="preview_title")
+department = department_col.text_input("Department", placeholder="Legal",
+                                       key="preview_department")
+if title.strip() or department.strip():
+    got = directory.suggest(conn, title, department)
+    if got.rules:
+        st.success(f"**Skills:** {literal(_names(got.skills, skills))}  \n"
+                   f"**Languages:** {literal(_names(got.languages, languages))}  \n"
+                   "From: " + "; ".join(literal(r.describe()) for r in got.rules),
+                   icon=":material/check:")
+    else:
+        st.warning("No rule matches: this person would choose their skills themselves "
+                   f"(languages offered: {literal(_names(got.languages, languages))}).",
+                   icon=":material/help:")
+
+
 st.subheader("Titles and departments → skills and languages")
 rules = directory.rules(conn)
 if not rules:
     st.info("No rules yet: people choose their skills themselves on their first sign-in. "
             "Add a rule below.")
-for rule in rules:
-    with st.container(border=True):
+with st.container(border=True):
+    for rule in rules:
         what, gives, remove = st.columns([4, 5, 1], vertical_alignment="center")
         what.markdown(literal(rule.describe()))
-        gives.markdown(f"**Skills:** {literal(_names(rule.skills, skills))}  \n"
-                       f"**Languages:** {literal(_names(rule.languages, languages))}")
-        if remove.button("Remove", key=f"rm-rule-{rule.id}"):
+        offer = [f"**{literal(_names(rule.skills, skills))}**"] if rule.skills else []
+        if rule.languages:
+            offer.append(f"in {literal(_names(rule.languages, languages))}")
+        gives.markdown("→ " + " ".join(offer))
+        if remove.button("Remove", key=f"rm-rule-{rule.id}", type="tertiary",
+                         icon=":material/delete:"):
             try:
                 directory.remove_rule(conn, user, rule.id)
             except DomainError as error:
@@ -85,25 +108,6 @@ with st.form("add-rule", border=True, clear_on_submit=True):
             st.session_state.pop("rule_error", None)
             flash(f"Added the rule {added.describe()}.", ":material/add:")
         st.rerun()
-
-st.subheader("Try a title")
-st.caption("What a person with this directory entry would be offered at first sign-in.")
-title_col, department_col = st.columns(2)
-title = title_col.text_input("Job title", placeholder="Senior Software Engineer",
-                             key="preview_title")
-department = department_col.text_input("Department", placeholder="Legal",
-                                       key="preview_department")
-if title.strip() or department.strip():
-    got = directory.suggest(conn, title, department)
-    if got.rules:
-        st.success(f"**Skills:** {literal(_names(got.skills, skills))}  \n"
-                   f"**Languages:** {literal(_names(got.languages, languages))}  \n"
-                   "From: " + "; ".join(literal(r.describe()) for r in got.rules),
-                   icon=":material/check:")
-    else:
-        st.warning("No rule matches: this person would choose their skills themselves "
-                   f"(languages offered: {literal(_names(got.languages, languages))}).",
-                   icon=":material/help:")
 
 st.subheader("Groups → roles")
 st.markdown("Every company account is an expert. A role named here follows the directory at "
