@@ -213,3 +213,21 @@ def test_the_mapping_page_is_for_admins_only(app):
     at = app(username="rita")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("views/directory.py").run()
+
+
+def test_every_page_renders_for_company_accounts(app):
+    from tests.test_pages import ROLE_PAGES
+    app()  # the app set the demo workspace up
+    conn = db.connect(settings.load().db_path)
+    admin = users.get_user(conn, "admin")
+    directory.add_group_role(conn, admin, "Quorum Admins", "admin", settings.now())
+    directory.add_group_role(conn, admin, "Quorum Admins", "requester", settings.now())
+    conn.close()
+    for sub, groups, pages in (
+            ("expert-1", [], ROLE_PAGES["ada"]),
+            ("admin-1", ["Quorum Admins"], ROLE_PAGES["admin"] + ROLE_PAGES["ada"])):
+        at = app(identity(sub=sub, email=f"{sub}@acme.com", groups=groups))
+        confirm(at)
+        for page in pages:
+            at.switch_page(page).run()
+            assert not at.exception, (sub, page, at.exception)
