@@ -19,6 +19,7 @@ from core import directory, users
 from core.errors import DomainError
 from server import settings
 from ui import auth, state
+from ui.text import literal
 
 REQUIRED = ("client_id", "client_secret", "server_metadata_url")
 DEFAULT_LABEL = "your company account"
@@ -75,12 +76,12 @@ def sign_in_buttons() -> None:
         return
     notice = st.session_state.get("sso_notice")
     if notice:
-        st.info(notice, icon=":material/schedule:")
+        st.info(literal(notice), icon=":material/schedule:")
     problem = st.session_state.get("sso_problem")
     if problem:
-        st.error(problem, icon=":material/block:")
+        st.error(literal(problem), icon=":material/block:")  # quotes the provider's e-mail
     for name, label in found:
-        st.button(f"Sign in with {label}", key=f"sso-{name or 'default'}", type="primary",
+        st.button(f"Sign in with {literal(label)}", key=f"sso-{name or 'default'}", type="primary",
                   icon=":material/domain:", on_click=st.login, args=(name,) if name else ())
     if problem:
         st.button("Use another company account", key="sso-switch", on_click=st.logout,
