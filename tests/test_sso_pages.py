@@ -231,3 +231,13 @@ def test_every_page_renders_for_company_accounts(app):
         for page in pages:
             at.switch_page(page).run()
             assert not at.exception, (sub, page, at.exception)
+
+
+def test_named_providers_each_get_a_button(app):
+    at = AppTest.from_file("../app.py", default_timeout=30)
+    provider = {k: AUTH[k] for k in ("client_id", "client_secret", "server_metadata_url")}
+    at.secrets["auth"] = {"redirect_uri": AUTH["redirect_uri"],
+                          "cookie_secret": AUTH["cookie_secret"],
+                          "okta": {**provider, "label": "Acme (Okta)"}, "keycloak": provider}
+    at.run()
+    assert {"Sign in with Acme (Okta)", "Sign in with Keycloak"} <= set(buttons(at))
