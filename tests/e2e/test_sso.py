@@ -13,6 +13,8 @@ from server import settings
 from tests import oidc_provider
 from tests.e2e.conftest import settle
 
+SLOW = 20_000  # a step that crosses the provider and a fresh session, on a busy machine
+
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[oidc_provider.Provider]:
@@ -51,19 +53,20 @@ def log_out(page: Page, server: str) -> None:
     page.get_by_test_id("stSidebar").get_by_role("button", name="Log out").click()
     page.get_by_role("button", name="End session").click()  # the provider's end-session page
     page.wait_for_url(f"{server}/**")
-    expect(page.get_by_role("button", name=f"Sign in with {oidc_provider.COMPANY}")).to_be_visible()
+    expect(page.get_by_role("button", name=f"Sign in with {oidc_provider.COMPANY}")
+           ).to_be_visible(timeout=SLOW)
 
 
 def test_first_sign_in_confirms_directory_skills_and_a_second_finds_the_account(
         page: Page, sso_server: str, tmp_path: Path):
     sign_in_as(page, sso_server, "grace")
-    expect(page.get_by_role("heading", name="Welcome to Quorum, Grace")).to_be_visible()
+    expect(page.get_by_role("heading", name="Welcome to Quorum, Grace")).to_be_visible(timeout=SLOW)
     expect(page.get_by_text("Associate General Counsel").first).to_be_visible()
     skills = page.get_by_test_id("stMultiSelect").first
     expect(skills).to_contain_text("Law and legal")  # suggested by the mapping
     page.screenshot(path=str(tmp_path / "sso-welcome.png"), full_page=True)
     page.get_by_role("button", name="Confirm and see my campaigns").click()
-    expect(page.get_by_role("heading", name="Hello, Grace")).to_be_visible()
+    expect(page.get_by_role("heading", name="Hello, Grace")).to_be_visible(timeout=SLOW)
     expect(page.get_by_text("Classify commercial contract clauses")).to_be_visible()
     expect(page.get_by_text("Spot the bug in short Python functions")).to_have_count(0)
     sidebar = page.get_by_test_id("stSidebar")
@@ -81,7 +84,7 @@ def test_first_sign_in_confirms_directory_skills_and_a_second_finds_the_account(
         stale = replay.new_page()
         stale.goto(sso_server)
         expect(stale.get_by_text("You logged out of Quorum after this company sign-in")
-               ).to_be_visible()
+               ).to_be_visible(timeout=SLOW)
         expect(stale.get_by_test_id("stSidebar").get_by_role("button", name="Log out")
                ).to_have_count(0)
     finally:
@@ -89,7 +92,7 @@ def test_first_sign_in_confirms_directory_skills_and_a_second_finds_the_account(
 
     # Signing in again finds the same account: no welcome step, the same username and skills.
     sign_in_as(page, sso_server, "grace")
-    expect(page.get_by_role("heading", name="Hello, Grace")).to_be_visible()
+    expect(page.get_by_role("heading", name="Hello, Grace")).to_be_visible(timeout=SLOW)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("grace.hopper · expert")
     expect(page.get_by_text("Classify commercial contract clauses")).to_be_visible()
     log_out(page, sso_server)
@@ -97,10 +100,10 @@ def test_first_sign_in_confirms_directory_skills_and_a_second_finds_the_account(
 
 def test_a_group_claim_gives_the_requester_role(page: Page, sso_server: str):
     sign_in_as(page, sso_server, "rosa")
-    expect(page.get_by_role("heading", name="Welcome to Quorum, Rosa")).to_be_visible()
+    expect(page.get_by_role("heading", name="Welcome to Quorum, Rosa")).to_be_visible(timeout=SLOW)
     expect(page.get_by_test_id("stMultiSelect").first).to_contain_text("Science")
     page.get_by_role("button", name="Confirm and see my campaigns").click()
-    expect(page.get_by_role("heading", name="Hello, Rosa")).to_be_visible()
+    expect(page.get_by_role("heading", name="Hello, Rosa")).to_be_visible(timeout=SLOW)
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar).to_contain_text("expert, requester")
     expect(sidebar.get_by_role("link", name="Campaigns", exact=True)).to_be_visible()
@@ -108,7 +111,7 @@ def test_a_group_claim_gives_the_requester_role(page: Page, sso_server: str):
 
 def test_an_unverified_email_is_refused_with_the_reason(page: Page, sso_server: str):
     sign_in_as(page, sso_server, "mallory")
-    expect(page.get_by_text("is not verified")).to_be_visible()
+    expect(page.get_by_text("is not verified")).to_be_visible(timeout=SLOW)
     expect(page.get_by_role("button", name="Use another company account")).to_be_visible()
     expect(page.get_by_test_id("stSidebar").get_by_role("button", name="Log out")).to_have_count(0)
 
