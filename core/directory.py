@@ -183,9 +183,11 @@ def _link_or_create(cur: Cursor, who: Identity, password_hash: str,
                     now: datetime) -> tuple[int, bool]:
     existing = cur.execute("SELECT id FROM users WHERE email = ?", [who.email]).fetchone()
     if existing:
-        declared = cur.execute("SELECT 1 FROM expertise WHERE user_id = ? LIMIT 1",
-                               [existing[0]]).fetchone()
-        return existing[0], declared is None
+        # Only an expert without skills has anything to confirm.
+        pending = cur.execute(
+            "SELECT 1 FROM user_roles r WHERE r.user_id = ? AND r.role = 'expert' AND NOT EXISTS "
+            "(SELECT 1 FROM expertise e WHERE e.user_id = r.user_id)", [existing[0]]).fetchone()
+        return existing[0], pending is not None
     first = cur.execute("SELECT count(*) FROM users").fetchone()[0] == 0
     user_id = cur.execute(
         "INSERT INTO users (username, name, email, password_hash, created_at) "

@@ -88,6 +88,11 @@ def test_linking_keeps_the_account_and_skips_the_welcome(conn, make_user):
     assert linked.user.id == ada.id
     assert not linked.welcome
     assert not directory.needs_welcome(conn, linked.user)
+    rita = make_user("rita", roles=("requester",), expertise=())
+    assert not directory.provision(conn, claims(sub="rita", email="rita@example.com"), NOW,
+                                   settings, random.Random(1)).welcome
+    assert directory.provision(conn, claims(sub="rita", email="rita@example.com"), NOW,
+                               settings, random.Random(1)).user.id == rita.id
 
 
 def test_usernames_are_made_valid_and_unique(conn, make_user):
