@@ -241,3 +241,21 @@ def test_named_providers_each_get_a_button(app):
                           "okta": {**provider, "label": "Acme (Okta)"}, "keycloak": provider}
     at.run()
     assert {"Sign in with Acme (Okta)", "Sign in with Keycloak"} <= set(buttons(at))
+
+
+def test_a_first_company_sign_in_on_postgres(postgres, monkeypatch):
+    from tests.conftest import new_postgres_database
+    monkeypatch.setenv("QUORUM_DATABASE_URL", new_postgres_database(postgres, empty=True))
+    monkeypatch.setenv("QUORUM_BCRYPT_ROUNDS", "4")
+    monkeypatch.setenv("QUORUM_ALLOWED_EMAIL_DOMAINS", "acme.com")
+    monkeypatch.delenv("QUORUM_EMPTY", raising=False)
+    monkeypatch.delenv("QUORUM_AUTH", raising=False)
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.secrets["auth"] = AUTH
+    at.user = identity()
+    at.run()
+    assert "Welcome to Quorum, Grace" in texts(at)
+    confirm(at)
+    assert "Classify commercial contract clauses" in texts(at)
+    at.switch_page("views/profile.py").run()
+    assert "Law and legal" in texts(at)
