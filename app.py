@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import auth, state
+from ui import auth, sso, state
 from ui.feedback import show_flashes
 from ui.text import literal
 
@@ -31,6 +31,9 @@ PAGES = {
     "impact": st.Page("views/impact.py", title="Impact", icon=":material/insights:"),
     "users": st.Page("views/users.py", title="Users and roles",
                      icon=":material/manage_accounts:"),
+    "directory": st.Page("views/directory.py", title="Directory mapping",
+                         icon=":material/account_tree:"),
+    "welcome": st.Page("views/welcome.py", title="Welcome", icon=":material/waving_hand:"),
 }
 
 auth.require_cookie_key()
@@ -39,15 +42,20 @@ user = state.current_user()
 if user is None:
     auth.restore_from_cookie()
     user = state.current_user()
+if user is None:
+    sso.sign_in_from_identity()  # after st.login: the company identity in st.user
+    user = state.current_user()
 if user is not None:
     auth.keep_cookie(user.username)
     with st.sidebar:
         st.markdown(f"**{literal(user.name)}**  \n{literal(user.username)} · "
                     f"{', '.join(user.roles)}")
-        st.button("Log out", key="logout_button", on_click=auth.log_out)
+        st.button("Log out", key="logout_button", on_click=sso.log_out)
 
 if user is None:
-    sections = {"": [PAGES["login"], PAGES["signup"]]}
+    sections = {"": [PAGES["login"]] + ([PAGES["signup"]] if sso.password_allowed() else [])}
+elif sso.welcome_pending(user):
+    sections = {"": [PAGES["welcome"]]}  # a first company sign-in confirms skills first
 else:
     sections = {}
     if user.has("expert"):
@@ -56,8 +64,11 @@ else:
         sections["Requester"] = [PAGES[p] for p in ("campaigns", "design", "monitor", "review",
                                                     "concepts", "models")]
     if user.has("admin"):
-        sections["Admin"] = [PAGES["impact"], PAGES["users"]]
+        sections["Admin"] = [PAGES["impact"], PAGES["users"], PAGES["directory"]]
     sections["Account"] = [PAGES["profile"]]
 
 show_flashes()
-st.navigation(sections).run()
+navigation = st.navigation(sections)
+if user is not None and user.has("expert") and st.session_state.pop("_after_welcome", False):
+    st.switch_page(PAGES["home"])  # the step is done: on to the campaigns that match
+navigation.run()

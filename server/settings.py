@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from core import egress
+from core import directory, egress
 from core.import_files import ImportLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_COOKIE_KEY_BYTES = 32  # HS256 wants a key at least as long as its 32-byte digest
+AUTH_METHODS = ("sso", "password")
 
 
 class SettingsError(ValueError):
@@ -36,6 +37,8 @@ class Settings:
     image_hosts: egress.EgressPolicy   # which hosts item pictures may load from (none: none)
     import_limits: ImportLimits
     quality_every_seconds: float  # how often the background worker looks for stale quality
+    auth_methods: frozenset[str] = frozenset(AUTH_METHODS)  # QUORUM_AUTH: sso, password or both
+    sso: directory.Settings = directory.Settings()  # claim names for company sign-in
 
 
 def load() -> Settings:
@@ -62,7 +65,27 @@ def load() -> Settings:
             max_columns=int(env.get("QUORUM_IMPORT_MAX_COLUMNS", ImportLimits.max_columns)),
             max_line_megabytes=float(env.get("QUORUM_IMPORT_MAX_LINE_MB",
                                              ImportLimits.max_line_megabytes))),
+        auth_methods=auth_methods(env.get("QUORUM_AUTH")),
+        sso=directory.Settings(
+            title_claim=env.get("QUORUM_SSO_TITLE_CLAIM") or "job_title",
+            department_claim=env.get("QUORUM_SSO_DEPARTMENT_CLAIM") or "department",
+            groups_claim=env.get("QUORUM_SSO_GROUPS_CLAIM") or "groups",
+            email_verified_claim=env.get("QUORUM_SSO_EMAIL_VERIFIED_CLAIM") or "email_verified",
+            allowed_domains=tuple(d.strip() for d in env.get(
+                "QUORUM_ALLOWED_EMAIL_DOMAINS", "").split(",") if d.strip()),
+            rounds=int(env.get("QUORUM_BCRYPT_ROUNDS", "12"))),
     )
+
+
+def auth_methods(value: str | None) -> frozenset[str]:
+    """The sign-in methods QUORUM_AUTH allows: `sso`, `password`, or both (the default)."""
+    text = (value or "both").strip().lower()
+    if text == "both":
+        return frozenset(AUTH_METHODS)
+    chosen = {part.strip() for part in text.split(",") if part.strip()}
+    if not chosen or chosen - set(AUTH_METHODS):
+        raise SettingsError(f"QUORUM_AUTH is {value!r}; set it to sso, password or both.")
+    return frozenset(chosen)
 
 
 def database(s: Settings) -> str:

@@ -13,7 +13,7 @@ ROLE_PAGES = {
     "ada": ["views/home.py", "views/label.py", "views/lobby.py", "views/leaderboard.py",
             "views/profile.py"],
     "rita": REQUESTER_PAGES + ["views/profile.py"],                         # requester
-    "admin": REQUESTER_PAGES + ["views/impact.py", "views/users.py",        # admin + requester
+    "admin": REQUESTER_PAGES + ["views/impact.py", "views/users.py", "views/directory.py",
                                 "views/profile.py"],
 }
 ALL_PAGES = sorted({p for pages in ROLE_PAGES.values() for p in pages})

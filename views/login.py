@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import workspace
-from ui import auth, state
+from ui import auth, sso, state
 
 st.title("Quorum")
 st.markdown("Contribute your expertise to the data our models learn from, "
@@ -11,9 +11,13 @@ st.markdown("Contribute your expertise to the data our models learn from, "
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    auth.login_form()
-    st.page_link("views/signup.py", label="New here? Create an account",
-                 icon=":material/person_add:")
+    sso.sign_in_buttons()
+    if sso.password_allowed():
+        if sso.providers() and "sso" in sso.methods():
+            st.caption("Or log in with a Quorum username and password:")
+        auth.login_form()
+        st.page_link("views/signup.py", label="New here? Create an account",
+                     icon=":material/person_add:")
 with right:
     logins = workspace.demo_logins(state.connection())
     if not logins.empty:

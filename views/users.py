@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import users
+from core import directory, users
 from core.errors import DomainError
 from server import settings
 from ui import state
@@ -38,6 +38,10 @@ st.dataframe(shown, hide_index=True, width="stretch", placeholder="",
 }))
 
 st.subheader("Change roles")
+managed = sorted({role for _, role in directory.group_roles(conn)})
+if managed:
+    st.caption(f"For company accounts, the {' and '.join(managed)} role follows directory "
+               "groups at each sign-in (Directory mapping), whatever is set here.")
 names = table["username"].tolist()
 target = st.selectbox("Account", names, index=None, placeholder="Choose an account")
 if target:
