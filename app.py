@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import auth, state
+from ui import access, auth, state
 from ui.feedback import show_flashes
 from ui.text import literal
 
@@ -32,31 +32,41 @@ PAGES = {
                      icon=":material/manage_accounts:"),
 }
 
-auth.require_cookie_key()
-auth.forget_cookie_after_logout()
-user = state.current_user()
-if user is None:
-    auth.restore_from_cookie()
-    user = state.current_user()
+ROLE_SECTIONS = {  # section → (roles that see it, its pages)
+    "Work": (("expert",), ("home", "label", "lobby", "leaderboard")),
+    "Requester": (("requester", "admin"), ("campaigns", "design", "monitor", "review", "concepts",
+                                           "models")),
+    "Admin": (("admin",), ("impact", "users")),
+    "Account": (("expert", "requester", "admin"), ("profile",)),
+}
+SIGNED_IN_PAGES = [key for _, keys in ROLE_SECTIONS.values() for key in keys]
+
+user = state.current_user()  # one indexed look-up of this tab's session, every run
+auth.hand_over_cookie()
 if user is not None:
-    auth.keep_cookie(user.username)
     with st.sidebar:
         st.markdown(f"**{literal(user.name)}**  \n{literal(user.username)} · "
                     f"{', '.join(user.roles)}")
         st.button("Log out", key="logout_button", on_click=auth.log_out)
 
+# Every page's address is always registered, so a deep link never meets Streamlit's "Page not
+# found": signed out, it draws the login form (and, once signed in, the page itself, at the
+# same address); signed in without the role, it says so and where to go.
 if user is None:
-    sections = {"": [PAGES["login"], PAGES["signup"]]}
+    entry = [PAGES["login"]] + ([PAGES["signup"]] if auth.password_allowed() else [])
+    sections = {"": entry}
+    hidden = [st.Page("views/login.py", title="Log in", url_path=PAGES[key].url_path,
+                      visibility="hidden") for key in SIGNED_IN_PAGES]
 else:
-    sections = {}
-    if user.has("expert"):
-        sections["Work"] = [PAGES[p] for p in ("home", "label", "lobby", "leaderboard")]
-    if user.has("requester") or user.has("admin"):
-        sections["Requester"] = [PAGES[p] for p in ("campaigns", "design", "monitor", "review",
-                                                    "concepts", "models")]
-    if user.has("admin"):
-        sections["Admin"] = [PAGES["impact"], PAGES["users"]]
-    sections["Account"] = [PAGES["profile"]]
+    sections = {title: [PAGES[key] for key in keys] for title, (roles, keys)
+                in ROLE_SECTIONS.items() if any(user.has(role) for role in roles)}
+    allowed = {page.url_path for pages in sections.values() for page in pages}
+    landing = next(iter(sections.values()))[0]
+    hidden = [access.denied_page(PAGES[key], landing) for key in SIGNED_IN_PAGES
+              if PAGES[key].url_path not in allowed]
+    hidden += [access.signed_in_page(PAGES[key], landing) for key in ("login", "signup")]
+if hidden:
+    sections.setdefault("", []).extend(hidden)
 
 show_flashes()
 st.navigation(sections).run()

@@ -27,7 +27,8 @@ def test_pages_hold_no_sql():
 
 def test_server_and_cli_import_no_streamlit_pages():
     # cli.py, the worker and the HTTP routes must run without Streamlit's page machinery.
-    code = ("import sys\nimport cli, server.settings, server.runtime, server.worker, server.routes\n"
+    code = ("import sys\n"
+            "import cli, server.settings, server.runtime, server.worker, server.routes\n"
             "bad = [m for m in sys.modules if m == 'ui' or m.startswith('ui.')"
             " or m == 'streamlit' or m.startswith('streamlit.')]\n"
             "print(bad); sys.exit(1 if bad else 0)")

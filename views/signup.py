@@ -32,7 +32,8 @@ with st.form("signup"):
     email = st.text_input("Work e-mail", key="signup_email")
     field_error(error, "email")
     password = st.text_input("Password", type="password", key="signup_password",
-                             help="At least 8 characters with letters and a digit.")
+                             help="At least 8 characters and not a common password; three or "
+                                  "four unrelated words work well.")
     field_error(error, "password")
     confirm = st.text_input("Repeat password", type="password", key="signup_confirm")
     field_error(error, "confirm")
