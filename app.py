@@ -42,7 +42,6 @@ ROLE_SECTIONS = {  # section → (roles that see it, its pages)
 SIGNED_IN_PAGES = [key for _, keys in ROLE_SECTIONS.values() for key in keys]
 
 user = state.current_user()  # one indexed look-up of this tab's session, every run
-auth.hand_over_cookie()
 if user is not None:
     with st.sidebar:
         st.markdown(f"**{literal(user.name)}**  \n{literal(user.username)} · "
@@ -69,4 +68,7 @@ if hidden:
     sections.setdefault("", []).extend(hidden)
 
 show_flashes()
-st.navigation(sections).run()
+page = st.navigation(sections)
+if user is None or page.url_path not in ("login", "signup"):
+    auth.hand_over_cookie()  # not on a run that only moves a signed-in user on: it is cut short
+page.run()

@@ -35,7 +35,7 @@ with right:
     if workspace.demo_loaded(state.connection()):
         with st.container(border=True):
             st.subheader("Demo workspace")
-            st.markdown("This workspace holds demo data. The passwords of its accounts were "
-                        "made when it was created: whoever runs the server finds them in its "
-                        "console output and in `demo_passwords.txt` beside the database "
-                        "(`data/` unless `QUORUM_DB` says otherwise).")
+            st.markdown("This workspace holds demo data. Its accounts' passwords were made "
+                        "when it was created; whoever runs the server finds them in the "
+                        "server's console and in `data/demo_passwords.txt` (beside the "
+                        "database).")
