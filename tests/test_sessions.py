@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import bcrypt
 import pytest
+import yaml
 
 from core import passwords, sessions, signin, users
 from core.errors import Forbidden, Invalid
@@ -208,3 +209,36 @@ def test_long_uncommon_passwords_pass_without_composition_rules():
     for password in ("lantern pepper orbit", "correct-horse-9", "zebrafishmoonlight"):
         assert passwords.problem(password, username="ada") is None
     assert passwords.problem("adalovelace", name="Ada Lovelace") is not None  # own name
+
+
+def test_the_demo_passwords_are_made_at_creation_and_in_no_committed_file(conn, tmp_path):
+    import subprocess
+
+    from core import workspace
+    from server import runtime
+    from tests.conftest import ROOT
+    from tests.signin import demo_passwords
+
+    made = workspace.load_demo(conn, NOW, rounds=FAST_ROUNDS)
+    assert set(made) == {"admin", "rita", "ada", "luis", "mei"}
+    assert len(set(made.values())) == 5 and all(passwords.problem(p) is None
+                                                 for p in made.values())
+    for name, password in made.items():
+        assert signin.authenticate(conn, name, password, client=None, now=NOW,
+                                   rounds=FAST_ROUNDS).username == name
+    assert not any("password" in person for person in
+                   yaml.safe_load(workspace.DEMO_FILE.read_text())["users"])
+    stored = " ".join(str(row) for row in conn.execute("SELECT * FROM users").fetchall())
+    assert not any(password in stored for password in made.values())
+
+    shown = runtime.announce_demo_passwords(made, tmp_path)
+    assert shown.stat().st_mode & 0o077 == 0, "the file is the owner's alone"
+    assert demo_passwords(tmp_path) == made
+
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        path = ROOT / name
+        if path.is_file():
+            content = path.read_bytes()
+            assert not any(p.encode() in content for p in made.values()), name
