@@ -13,7 +13,7 @@ MIN_LENGTH = 8
 MAX_BYTES = 72      # bcrypt reads no further
 MIN_SCORE = 2       # zxcvbn: at least 10^6 guesses; sign-in is throttled and hashed with bcrypt
 _ADVICE = ("Use a longer one that is not a common password: three or four unrelated words "
-           "(for example “lantern-pepper-orbit”) are easy to remember and hard to guess.")
+           "of your own choosing are easy to remember and hard to guess.")
 
 
 def problem(password: str, *, username: str = "", name: str = "", email: str = "") -> str | None:

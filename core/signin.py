@@ -82,7 +82,8 @@ def _refuse_if_blocked(conn: Connection, subjects: list[tuple[str, str]],
                 whom = "this account" if scope == "account" else "your network address"
                 raise TooManyAttempts(
                     f"Too many failed sign-ins for {whom}. Wait {_duration(seconds)} and try "
-                    "again; if you forgot your password, ask an administrator to set a new one.",
+                    "again; if you forgot your password, ask an administrator to set a new one "
+                    "(python cli.py set-password).",
                     seconds)
 
 

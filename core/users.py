@@ -212,11 +212,13 @@ def set_password(conn: Connection, username: str, password: str, now: datetime,
     target = get_user(conn, username)
     problem = password_problem(password, target.username, target.name, target.email)
     if problem:
-        raise Invalid(problem, {"password": problem})
+        raise Invalid(problem)
     new_hash = hash_password(password, rounds)
 
     def work(cur: Cursor) -> None:
         cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [new_hash, target.id])
+        cur.execute("DELETE FROM sign_in_failures WHERE scope = 'account' AND subject = ?",
+                    [target.username])  # the owner may sign in with it at once
         sessions.end_all_in(cur, target.id, now)
 
     writing(conn, work)
