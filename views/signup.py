@@ -15,6 +15,10 @@ skills, languages = catalog.skills(conn), catalog.languages(conn)
 error: Invalid | None = st.session_state.get("signup_error")
 
 st.title("Create your Quorum account")
+if not auth.password_allowed():
+    st.info("Accounts here come from your company's single sign-on: log in with it instead.")
+    st.page_link("views/login.py", label="Log in", icon=":material/login:")
+    st.stop()
 st.markdown("Tell us what you know: you will see the campaigns that ask for your skills "
             "in your languages. You can change these later on your profile.")
 if config.allowed_email_domains:
