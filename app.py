@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from server import settings
 from ui import access, auth, state
 from ui.feedback import show_flashes
 from ui.text import literal
@@ -41,6 +42,11 @@ ROLE_SECTIONS = {  # section → (roles that see it, its pages)
 }
 SIGNED_IN_PAGES = [key for _, keys in ROLE_SECTIONS.values() for key in keys]
 
+try:
+    settings.load()
+except settings.SettingsError as error:  # a setting the operator must fix; it says how
+    st.error(str(error), icon=":material/settings_alert:")
+    st.stop()
 user = state.current_user()  # one indexed look-up of this tab's session, every run
 if user is not None:
     with st.sidebar:

@@ -89,3 +89,12 @@ def test_an_export_leaves_no_folder_behind(admin_app):
     assert not at.exception
     assert at.get("download_button"), "the download is offered"
     assert leftovers(temp) == []
+
+
+def test_a_bad_sign_in_setting_stops_the_app_with_what_to_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUORUM_DB", str(tmp_path / "quorum.duckdb"))
+    monkeypatch.setenv("QUORUM_AUTH", "passwords")
+    at = AppTest.from_file("../app.py", default_timeout=30).run()
+    assert not at.exception
+    assert "QUORUM_AUTH" in at.error[0].value and "password, sso or both" in at.error[0].value
+    assert not at.text_input, "no login form while the setting is wrong"

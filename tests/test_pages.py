@@ -182,3 +182,13 @@ def test_admin_changes_roles_on_the_users_page(app):
     at_ada = app("ada")
     at_ada.switch_page("views/campaigns.py").run()
     assert not at_ada.exception
+
+
+def test_with_passwords_off_the_login_page_offers_no_password_form(app, monkeypatch):
+    monkeypatch.setenv("QUORUM_AUTH", "sso")
+    at = app()
+    assert not at.exception
+    assert not at.text_input, "no username or password field"
+    assert "no identity provider is configured" in texts(at)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("views/signup.py").run()  # sign-up is not offered either

@@ -167,9 +167,8 @@ def settle(page: Page) -> None:
 def change_page(page: Page, target: Locator, landmark: Locator, attempts: int = 3) -> None:
     """Click `target`, which leads to another page, until `landmark` shows there for good.
 
-    A page change remounts streamlit-authenticator's cookie component, which posts the cookies
-    again; now and then the rerun that causes carries the previous page and undoes the change,
-    so the click is repeated, as a user would.
+    A rerun that lands while the page changes (a fragment's tick, a component posting a value)
+    can carry the previous page and undo the change, so the click is repeated, as a user would.
     """
     for _ in range(attempts):
         target.click()
