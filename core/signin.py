@@ -91,6 +91,10 @@ def _count_failure(cur: Cursor, subjects: list[tuple[str, str]], now: datetime,
                    throttle: Throttle) -> float:
     """Add a failure to each subject; the longest delay this starts, in seconds (0: none)."""
     longest = 0.0
+    # Counts nobody added to for a day go, so guessing made-up usernames cannot grow the table.
+    forget = now - timedelta(seconds=throttle.forget_after_seconds)
+    cur.execute("DELETE FROM sign_in_failures WHERE last_failed_at < ? "
+                "AND (blocked_until IS NULL OR blocked_until < ?)", [forget, now])
     for scope, subject in subjects:
         row = cur.execute("SELECT failures, last_failed_at FROM sign_in_failures "
                           "WHERE scope = ? AND subject = ?", [scope, subject]).fetchone()

@@ -21,8 +21,9 @@ def ensure(conn: Connection, now: datetime, *, demo: bool,
            new_password: Callable[[], str] | None = None) -> dict[str, str]:
     """Install the catalog, and on a database never set up before, load the demo if asked.
 
-    Returns the demo accounts' passwords (made by `new_password`) when it loaded the demo:
-    the caller shows them to the operator; they are stored nowhere but as bcrypt hashes.
+    Returns the demo accounts' passwords (made by `new_password`) when it loaded the demo, or
+    replaced the published ones of a demo loaded by an older version: the caller shows them to
+    the operator; they are stored nowhere but as bcrypt hashes.
     """
     def initialize(cur: Cursor) -> bool:
         catalog.install(cur)
@@ -34,7 +35,40 @@ def ensure(conn: Connection, now: datetime, *, demo: bool,
     # Replicas starting together take turns: one of them sets up the workspace.
     if writing(conn, initialize, one_at_a_time=("workspace", 0)) and demo:
         return load_demo(conn, now, rounds=rounds, new_password=new_password)
-    return {}
+    return replace_published_passwords(conn, rounds=rounds, new_password=new_password)
+
+
+def replace_published_passwords(conn: Connection, *, rounds: int = users.BCRYPT_ROUNDS,
+                                new_password: Callable[[], str] | None = None) -> dict[str, str]:
+    """Once, give the demo accounts whose password was never changed a new random one.
+
+    Versions before issue 12 gave them fixed passwords published in the README and on the
+    login page; returns the new ones (none when there is nothing to replace).
+    """
+    with reading(conn) as cur:
+        if not _needs_new_passwords(cur):
+            return {}
+        names = [r[0] for r in cur.execute(
+            "SELECT username FROM users WHERE is_demo ORDER BY id").fetchall()]
+    made = {name: (new_password or new_demo_password)() for name in names}
+    hashes = {name: users.hash_password(password, rounds) for name, password in made.items()}
+
+    def work(cur: Cursor) -> bool:
+        if not _needs_new_passwords(cur):
+            return False  # another process did it first
+        for name, password_hash in hashes.items():
+            cur.execute("UPDATE users SET password_hash = ? WHERE username = ? AND is_demo",
+                        [password_hash, name])
+        cur.execute("INSERT INTO settings VALUES ('demo_passwords', 'generated')")
+        return True
+
+    return made if writing(conn, work, one_at_a_time=("workspace", 0)) else {}
+
+
+def _needs_new_passwords(cur: Cursor) -> bool:
+    keys = {r[0] for r in cur.execute(
+        "SELECT key FROM settings WHERE key IN ('demo', 'demo_passwords')").fetchall()}
+    return keys == {"demo"}
 
 
 def demo_loaded(conn: Connection) -> bool:
@@ -62,7 +96,8 @@ def load_demo(conn: Connection, now: datetime, *, rounds: int = users.BCRYPT_ROU
     for item in spec["campaigns"]:
         _demo_campaign(conn, people[item["owner"]], item, now)
     demo_history.load(conn, people["rita"], now, rounds)
-    writing(conn, lambda cur: cur.execute("INSERT INTO settings VALUES ('demo', 'loaded')"))
+    writing(conn, lambda cur: cur.execute(
+        "INSERT INTO settings VALUES ('demo', 'loaded'), ('demo_passwords', 'generated')"))
     return made
 
 

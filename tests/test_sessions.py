@@ -242,3 +242,24 @@ def test_the_demo_passwords_are_made_at_creation_and_in_no_committed_file(conn, 
         if path.is_file():
             content = path.read_bytes()
             assert not any(p.encode() in content for p in made.values()), name
+
+
+def test_a_demo_from_before_gets_random_passwords_once(conn):
+    from core import workspace
+
+    made = workspace.load_demo(conn, NOW, rounds=FAST_ROUNDS)
+    assert workspace.ensure(conn, NOW, demo=True, rounds=FAST_ROUNDS) == {}, "not again"
+    # A database whose demo was loaded by an older version, with published passwords:
+    users.change_password(conn, users.get_user(conn, "mei"), made["mei"], "orchard-violin-42",
+                          NOW, FAST_ROUNDS)  # a changed password is hers to keep
+    conn.execute("DELETE FROM settings WHERE key = 'demo_passwords'")
+    again = workspace.ensure(conn, NOW, demo=True, rounds=FAST_ROUNDS)
+    assert set(again) == {"admin", "rita", "ada", "luis"}
+    assert not set(again.values()) & set(made.values())
+    assert signin.authenticate(conn, "ada", again["ada"], client=None, now=NOW,
+                               rounds=FAST_ROUNDS).username == "ada"
+    with pytest.raises(Invalid):
+        signin.authenticate(conn, "ada", made["ada"], client=None, now=NOW, rounds=FAST_ROUNDS)
+    assert signin.authenticate(conn, "mei", "orchard-violin-42", client=None, now=NOW,
+                               rounds=FAST_ROUNDS).username == "mei"
+    assert workspace.ensure(conn, NOW, demo=True, rounds=FAST_ROUNDS) == {}
