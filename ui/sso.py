@@ -48,12 +48,10 @@ def providers() -> list[tuple[str | None, str]]:
 
 
 def methods() -> frozenset[str]:
-    """The sign-in methods QUORUM_AUTH allows; stops the page with what to fix if it is wrong."""
-    try:
-        return settings.load().auth_methods
-    except settings.SettingsError as error:
-        st.error(str(error), icon=":material/key:")
-        st.stop()
+    """The sign-in methods offered: QUORUM_AUTH, else passwords plus company sign-in once
+    [auth] is configured (`auth.mode`)."""
+    mode = auth.mode()
+    return frozenset(("password", "sso")) if mode == "both" else frozenset((mode,))
 
 
 def password_allowed() -> bool:
@@ -67,13 +65,7 @@ def sign_in_buttons() -> None:
         return
     found = providers()
     if not found:
-        if not password_allowed():
-            st.error("Quorum is set to company sign-in only (QUORUM_AUTH=sso), but "
-                     ".streamlit/secrets.toml has no complete [auth] section (redirect_uri, "
-                     "cookie_secret, client_id, client_secret, server_metadata_url). Ask the "
-                     "operator to add it; the README shows it for each provider.",
-                     icon=":material/key:")
-        return
+        return  # the login page says what to configure
     notice = st.session_state.get("sso_notice")
     if notice:
         st.info(literal(notice), icon=":material/schedule:")
