@@ -190,8 +190,8 @@ def _link_or_create(cur: Cursor, who: Identity, password_hash: str,
         return existing[0], pending is not None
     first = cur.execute("SELECT count(*) FROM users").fetchone()[0] == 0
     user_id = cur.execute(
-        "INSERT INTO users (username, name, email, password_hash, created_at) "
-        "VALUES (?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO users (username, name, email, password_hash, created_at, password_unknown) "
+        "VALUES (?, ?, ?, ?, ?, true) RETURNING id",
         [_free_username(cur, who), who.name or who.email, who.email, password_hash,
          now]).fetchone()[0]
     # As with sign-up, the first account of an empty workspace runs it.
@@ -213,15 +213,18 @@ def _free_username(cur: Cursor, who: Identity) -> str:
 
 
 def _refuse_stale(cur: Cursor, user_id: int, who: Identity) -> None:
-    # `signed_out_at` is the password side's log-out time, where that migration is present.
-    has_signed_out = cur.execute(
-        "SELECT 1 FROM information_schema.columns WHERE table_name = 'users' "
-        "AND column_name = 'signed_out_at'").fetchone()
+    # Refused: a disabled account; an identity issued before the person's sessions were last
+    # ended (`signed_out_at`: log out, password change, disabling) or before a company log out
+    # (`sso_valid_after`). ID tokens count whole seconds, so the cut-off is truncated to one.
     never = "TIMESTAMP '1970-01-01'"
-    column = (f"greatest(coalesce(sso_valid_after, {never}), coalesce(signed_out_at, {never}))"
-              if has_signed_out else f"coalesce(sso_valid_after, {never})")
-    after = cur.execute(f"SELECT {column} FROM users WHERE id = ?", [user_id]).fetchone()
-    if after[0] > datetime(1970, 1, 1) and (who.issued_at is None or who.issued_at < after[0]):
+    after = cur.execute(
+        f"SELECT greatest(coalesce(sso_valid_after, {never}), coalesce(signed_out_at, {never})),"
+        " disabled_at IS NOT NULL FROM users WHERE id = ?", [user_id]).fetchone()
+    if after[1]:
+        raise Invalid("Your Quorum account is disabled, so company sign-in cannot open it. "
+                      "Ask an administrator to enable it again.")
+    cutoff = after[0].replace(microsecond=0)
+    if cutoff > datetime(1970, 1, 1) and (who.issued_at is None or who.issued_at < cutoff):
         raise StaleSignIn("You logged out of Quorum after this company sign-in was made; "
                           "sign in again to continue.")
 

@@ -187,9 +187,12 @@ def change_password(conn: Connection, user: User, current: str, new: str, now: d
                     rounds: int = BCRYPT_ROUNDS) -> None:
     """Replace the user's password after checking the current one; ends all their sessions."""
     with reading(conn) as cur:
-        stored = cur.execute("SELECT password_hash FROM users WHERE id = ?", [user.id]).fetchone()
+        stored = cur.execute("SELECT password_hash, coalesce(password_unknown, false) "
+                             "FROM users WHERE id = ?", [user.id]).fetchone()
     if stored is None:
         raise NotFound("Your account no longer exists.")
+    if stored[1]:
+        raise Invalid(NO_PASSWORD)
     if not password_matches(current, stored[0]):
         raise Invalid("Please fix the highlighted fields.",
                       {"current": "This is not your current password."})
@@ -206,6 +209,18 @@ def change_password(conn: Connection, user: User, current: str, new: str, now: d
     writing(conn, work)
 
 
+NO_PASSWORD = ("You sign in with your company account, so Quorum keeps no password of yours to "
+               "change; change it with your company account.")
+
+
+def password_known(conn: Connection, user: User) -> bool:
+    """Whether the account has a password its owner knows (not one company sign-in created)."""
+    with reading(conn) as cur:
+        row = cur.execute("SELECT coalesce(password_unknown, false) FROM users WHERE id = ?",
+                          [user.id]).fetchone()
+    return row is not None and not row[0]
+
+
 def set_password(conn: Connection, username: str, password: str, now: datetime,
                  rounds: int = BCRYPT_ROUNDS) -> None:
     """Give an account a new password without the old one (operators and tests, not pages)."""
@@ -216,7 +231,8 @@ def set_password(conn: Connection, username: str, password: str, now: datetime,
     new_hash = hash_password(password, rounds)
 
     def work(cur: Cursor) -> None:
-        cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [new_hash, target.id])
+        cur.execute("UPDATE users SET password_hash = ?, password_unknown = false WHERE id = ?",
+                    [new_hash, target.id])
         cur.execute("DELETE FROM sign_in_failures WHERE scope = 'account' AND subject = ?",
                     [target.username])  # the owner may sign in with it at once
         sessions.end_all_in(cur, target.id, now)

@@ -48,3 +48,12 @@ def open_address(at: AppTest, url_path: str) -> AppTest:
     """Open the page registered at /<url_path>, as a typed address would (not yet run)."""
     at._page_hash = calc_hash(url_path)  # st.Page hashes its url_path; a file path need not match
     return at
+
+
+def signed_in(at: AppTest) -> users.User | None:
+    """The user of the AppTest tab's live session (as app.py finds it), or None."""
+    try:
+        token = at.session_state[TOKEN_KEY]
+    except KeyError:
+        return None
+    return sessions.lookup(runtime.connection(), token, settings.now())

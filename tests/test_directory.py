@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from core import directory, users
+from core import directory, sessions, users
 from core.errors import Forbidden, Invalid
 from tests.conftest import FAST_ROUNDS, NOW, table_counts
 
@@ -36,8 +36,11 @@ def test_first_sign_in_creates_an_expert_named_from_the_claims(conn, make_user):
     assert first.user.email == "grace.hopper@acme.com"
     assert first.user.roles == ("expert",)
     # Nobody knows the password the account was given.
-    stored = users.credentials(conn, "grace.hopper")["usernames"]["grace.hopper"]["password"]
+    stored = users.sign_in_record(conn, "grace.hopper")[1]
     assert not users.password_matches("", stored)
+    assert not users.password_known(conn, first.user)  # so no password to change
+    with pytest.raises(Invalid, match="company account"):
+        users.change_password(conn, first.user, "", "a long new passphrase", NOW)
 
 
 def test_a_second_sign_in_finds_the_same_account(conn):
@@ -116,6 +119,30 @@ def test_a_sign_in_issued_before_log_out_is_refused(conn):
         sign_in(conn, iat=None)
     # Issued in the same second as the log out, or later: accepted.
     assert sign_in(conn, iat=int(NOW.timestamp()) + 30).user.id == made.user.id
+
+
+def test_ending_every_session_or_disabling_refuses_an_older_identity(conn, make_user):
+    admin = make_user("admin", roles=("admin",))
+    made = sign_in(conn)
+    sessions.end_all(conn, made.user, NOW + timedelta(seconds=20))  # log out, password change
+    with pytest.raises(directory.StaleSignIn):
+        sign_in(conn, iat=int(NOW.timestamp()) + 10)
+    assert sign_in(conn, iat=int(NOW.timestamp()) + 21).user.id == made.user.id
+    users.set_disabled(conn, admin, made.user.username, True, NOW + timedelta(seconds=40))
+    users.set_disabled(conn, admin, made.user.username, False, NOW + timedelta(seconds=41))
+    with pytest.raises(directory.StaleSignIn):  # a sign-in from before the disabling
+        sign_in(conn, iat=int(NOW.timestamp()) + 30)
+    users.set_disabled(conn, admin, made.user.username, True, NOW + timedelta(seconds=50))
+    with pytest.raises(Invalid, match="disabled"):
+        sign_in(conn, iat=int(NOW.timestamp()) + 60)
+
+
+def test_a_linked_account_keeps_its_password(conn, make_user):
+    ada = make_user("ada", expertise=(("coding", "en-US"),))
+    linked = directory.provision(conn, claims(email="ada@example.com"), NOW,
+                                 directory.Settings(rounds=FAST_ROUNDS), random.Random(1))
+    assert linked.user.id == ada.id
+    assert users.password_known(conn, ada)
 
 
 def test_welcome_sets_the_confirmed_expertise_once(conn, now):

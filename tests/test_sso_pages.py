@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import db, directory, users
 from server import settings
+from tests.signin import sign_in, signed_in
 from tests.test_pages import texts
 
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback",
@@ -43,8 +44,7 @@ def app(tmp_path, monkeypatch):
         if user is not None:
             at.user = user
         if username:
-            at.session_state["authentication_status"] = True
-            at.session_state["username"] = username
+            sign_in(at, username)
         return at.run()
 
     return make
@@ -79,15 +79,15 @@ def test_quorum_auth_chooses_the_sign_in_methods(app, monkeypatch):
     assert "Username" in [t.label for t in at.text_input]
     monkeypatch.setenv("QUORUM_AUTH", "sso")
     at = app(auth=False)
-    assert "no complete [auth] section" in texts(at)
+    assert "no identity provider is configured" in texts(at)
     monkeypatch.setenv("QUORUM_AUTH", "passwords")
-    assert "set it to sso, password or both" in texts(app())
+    assert "set it to password, sso or both" in texts(app())
 
 
 def test_a_first_company_sign_in_confirms_suggested_skills_then_sees_campaigns(app):
     at = app(identity())
     assert not at.exception
-    assert at.session_state["username"] == "grace"
+    assert signed_in(at).username == "grace"
     assert "Welcome to Quorum, Grace" in texts(at)
     assert "Paralegal" in texts(at) and "Legal Affairs" in texts(at)
     assert at.multiselect[0].value == ["law"]
@@ -99,6 +99,10 @@ def test_a_first_company_sign_in_confirms_suggested_skills_then_sees_campaigns(a
     # The step is done: a password user never sees it, and Grace does not see it again.
     at.run()
     assert "Hello, Grace" in texts(at)
+    # Nobody knows the account's password: the profile offers no password change.
+    at.switch_page("views/profile.py").run()
+    assert "You sign in with your company account" in texts(at)
+    assert "Change password" not in [b.label for b in at.button]
 
 
 def test_the_suggestion_can_be_changed_in_the_same_step(app):
@@ -115,7 +119,7 @@ def test_the_suggestion_can_be_changed_in_the_same_step(app):
 
 def test_refused_identities_stay_on_the_login_page_with_the_reason(app):
     at = app(identity(email_verified=False))
-    assert at.session_state["authentication_status"] is not True
+    assert signed_in(at) is None
     assert "is not verified" in texts(at)
     assert "Use another company account" in buttons(at)
     at = app(identity(email="grace@gmail.com"))
@@ -133,7 +137,7 @@ def test_log_out_ends_the_company_sign_in_too(app):
     assert "Sign in with Acme" in buttons(at)
     # The same identity again (a saved identity cookie replayed) is refused.
     again = app(claims)
-    assert again.session_state["authentication_status"] is not True
+    assert signed_in(again) is None
     assert "You logged out of Quorum after this company sign-in" in texts(again)
     fresh = app(identity(iat=int(time.time()) + 1))
     assert "Hello, Grace" in texts(fresh)  # a new sign-in finds the same account
@@ -147,7 +151,7 @@ def test_a_group_claim_gives_the_requester_role(app, tmp_path):
     conn.close()
     at = app(identity(sub="rosa-1", email="rosa@acme.com", name="Rosalind Franklin",
                       job_title="Research Scientist", groups=["Data Science"]))
-    assert "requester" in at.session_state["roles"]
+    assert "requester" in signed_in(at).roles
     at.multiselect[0].set_value(["science"])
     confirm(at)
     at.switch_page("views/campaigns.py").run()
@@ -201,7 +205,7 @@ def test_an_admin_from_the_directory_edits_the_mapping(app):
     conn.close()
     at = app(identity(sub="boss-1", email="boss@acme.com", name="Ada Boss", job_title="CTO",
                       groups=["Quorum Admins"]))
-    assert at.session_state["roles"] == ["admin", "expert"]
+    assert signed_in(at).roles == ("admin", "expert")
     at.multiselect[0].set_value(["general"])
     confirm(at)
     at.switch_page("views/directory.py").run()

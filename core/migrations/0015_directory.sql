@@ -21,6 +21,9 @@ CREATE TABLE sso_identities (
 -- A company sign-in issued before this time is refused (set at log out), so a saved identity
 -- cookie does not sign in again. Guarded: another branch may add columns to users too.
 ALTER TABLE users ADD COLUMN IF NOT EXISTS sso_valid_after TIMESTAMP;
+-- true for an account company sign-in created: its password is random and known to nobody, so
+-- it signs in with the company account only (no password to change). NULL counts as false.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS password_unknown BOOLEAN;
 
 -- field: title | department | either; match_kind: contains | exact (both case-insensitive).
 -- skills and languages: comma-separated catalog codes (either may be empty, not both).

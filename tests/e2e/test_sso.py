@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from core import db, directory, users, workspace
-from server import settings
+from server import routes, settings
 from tests import oidc_provider
 from tests.e2e.conftest import settle
 
@@ -70,17 +70,23 @@ def test_first_sign_in_confirms_directory_skills_and_a_second_finds_the_account(
     expect(page.get_by_text("Classify commercial contract clauses")).to_be_visible()
     expect(page.get_by_text("Spot the bug in short Python functions")).to_have_count(0)
     sidebar = page.get_by_test_id("stSidebar")
-    expect(sidebar).to_contain_text("grace.hopper · expert")
+    expect(sidebar).to_contain_text("grace.hopper · Expert")
+    for _ in range(50):
+        session = [c for c in page.context.cookies() if c["name"] == routes.SESSION_COOKIE]
+        if session:
+            break
+        page.wait_for_timeout(200)
+    assert session and session[0]["httpOnly"], "a company sign-in gets a Quorum session cookie"
     identity = [c for c in page.context.cookies() if c["name"].startswith("_streamlit_user")]
     assert identity and all(c["httpOnly"] for c in identity)
 
     log_out(page, sso_server)
     expect(page.get_by_test_id("stSidebar").get_by_role("button", name="Log out")).to_have_count(0)
 
-    # A copy of the identity cookie saved before the log out does not sign in again.
+    # Copies of both cookies saved before the log out do not sign in again.
     replay = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
-        replay.add_cookies(identity)
+        replay.add_cookies(identity + session)
         stale = replay.new_page()
         stale.goto(sso_server)
         expect(stale.get_by_text("You logged out of Quorum after this company sign-in")
@@ -93,7 +99,7 @@ def test_first_sign_in_confirms_directory_skills_and_a_second_finds_the_account(
     # Signing in again finds the same account: no welcome step, the same username and skills.
     sign_in_as(page, sso_server, "grace")
     expect(page.get_by_role("heading", name="Hello, Grace")).to_be_visible(timeout=SLOW)
-    expect(page.get_by_test_id("stSidebar")).to_contain_text("grace.hopper · expert")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("grace.hopper · Expert")
     expect(page.get_by_text("Classify commercial contract clauses")).to_be_visible()
     log_out(page, sso_server)
 
@@ -105,7 +111,7 @@ def test_a_group_claim_gives_the_requester_role(page: Page, sso_server: str):
     page.get_by_role("button", name="Confirm and see my campaigns").click()
     expect(page.get_by_role("heading", name="Hello, Rosa")).to_be_visible(timeout=SLOW)
     sidebar = page.get_by_test_id("stSidebar")
-    expect(sidebar).to_contain_text("expert, requester")
+    expect(sidebar).to_contain_text("Expert, Requester")
     expect(sidebar.get_by_role("link", name="Campaigns", exact=True)).to_be_visible()
 
 
