@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from core import campaigns, models, workflow
+from core import campaigns, events, models, workflow
 from core.assign import answered_in, check_can_answer
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, NotFound
@@ -90,6 +90,7 @@ def _submit(cur, user, item_id, answer, spec_version, now):
     cur.execute("INSERT INTO pay_ledger (user_id, campaign_id, response_id, kind, amount, note,"
                 " created_at) VALUES (?, ?, ?, 'item', ?, 'Answer submitted', ?)",
                 [user.id, campaign_id, response_id, campaign.pay_per_item, now])
+    events.answer_submitted(cur, campaign, item_id, response_id, answered + 1, now)
     return response_id, campaign_id, campaign.pay_per_item
 
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from core import campaigns
+from core import campaigns, events
 from core.campaigns import Campaign
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -315,6 +315,7 @@ def advance_in(cur: Cursor, team_id: int, now: datetime,
         cur.execute("INSERT INTO revolt_events VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [team_id, swapped[0], campaign_id, stage, to_stage, reason, now])
         moves.append(Transition(team_id, swapped[0], stage, to_stage, reason))
+        events.team_moved(cur, campaign_id, team_id, to_stage, reason, now)
         if cause is not None:
             _release_undecided(cur, team_id, stage, cause, now)
         stage, version = to_stage, swapped[0]

@@ -1,0 +1,232 @@
+"""Tokens and the webhook outbox in core, on both engines, with a real receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from core import egress, events, lifecycle, tokens, webhooks
+from core.errors import Forbidden, Invalid, NotFound
+from tests.conftest import NOW
+from tests.test_quality import label
+
+LATER = NOW + timedelta(hours=1)  # after the answers of `label`
+ANYWHERE = egress.parse_policy("127.0.0.1", None, hosts_setting="QUORUM_WEBHOOK_HOSTS")
+
+
+class Receiver:
+    """A real HTTP receiver: answers each POST with the next status of `statuses` (then 204)."""
+
+    def __init__(self, statuses=()):
+        self.statuses = list(statuses)
+        self.received: list[tuple[dict, bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (the standard library's name)
+                body = self.rfile.read(int(self.headers["content-length"]))
+                outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                status = outer.statuses.pop(0) if outer.statuses else 204
+                self.send_response(status)
+                self.send_header("content-length", "9")
+                self.end_headers()
+                self.wfile.write(b"SECRET-ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(statuses=()):
+        made.append(Receiver(statuses))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def test_a_token_is_shown_once_stored_hashed_and_acts_for_its_owner(conn, requester):
+    made = tokens.create(conn, requester, "training job", 30, NOW)
+    assert made.secret.startswith("qpat_") and made.expires_at == NOW + timedelta(days=30)
+    stored = conn.execute("SELECT token_hash, prefix FROM api_tokens").fetchall()
+    assert stored == [(tokens.digest(made.secret), made.secret[:9])]
+    assert made.secret not in json.dumps([list(map(str, r)) for r in conn.execute(
+        "SELECT * FROM api_tokens").fetchall()])
+    assert tokens.authenticate(conn, made.secret, NOW).id == requester.id
+    listed = tokens.list_for(conn, requester, NOW)
+    assert list(listed["state"]) == ["active"] and "token_hash" not in listed
+
+
+def test_revoked_expired_unknown_and_missing_tokens_are_refused(conn, requester, make_user):
+    made = tokens.create(conn, requester, "ci", 1, NOW)
+    with pytest.raises(tokens.Unauthenticated, match="expired"):
+        tokens.authenticate(conn, made.secret, NOW + timedelta(days=1))
+    with pytest.raises(tokens.Unauthenticated, match="not known"):
+        tokens.authenticate(conn, made.secret + "x", NOW)
+    with pytest.raises(tokens.Unauthenticated, match="Bearer"):
+        tokens.authenticate(conn, None, NOW)
+    other = make_user("eve")
+    with pytest.raises(NotFound):
+        tokens.revoke(conn, other, made.id, NOW)  # not hers
+    tokens.revoke(conn, requester, made.id, NOW)
+    with pytest.raises(tokens.Unauthenticated, match="revoked"):
+        tokens.authenticate(conn, made.secret, NOW)
+    with pytest.raises(Invalid) as bad:
+        tokens.create(conn, requester, " ", 999, NOW)
+    assert set(bad.value.problems) == {"name", "days"}
+
+
+def test_a_token_acts_with_the_roles_its_owner_has_now(conn, make_user):
+    boss = make_user("boss", roles=("requester",))
+    made = tokens.create(conn, boss, "job", 5, NOW)
+    conn.execute("DELETE FROM user_roles WHERE user_id = ?", [boss.id])
+    assert tokens.authenticate(conn, made.secret, NOW).roles == ()
+
+
+def test_registering_checks_owner_events_and_the_egress_rule(conn, requester, make_user,
+                                                            make_campaign):
+    campaign = make_campaign()
+    with pytest.raises(Invalid) as bad:
+        webhooks.register(conn, requester, campaign.id, "ftp://x", ["nope"], ANYWHERE, NOW)
+    assert set(bad.value.problems) == {"url", "events"}
+    with pytest.raises(Invalid, match="not a host"):
+        webhooks.register(conn, requester, campaign.id, "http://10.0.0.1/h",
+                          ["answer.submitted"], ANYWHERE, NOW)
+    with pytest.raises(Forbidden, match="only an administrator"):
+        webhooks.register(conn, requester, campaign.id, "http://127.0.0.1/h",
+                          ["answer.submitted"], egress.CLOSED, NOW)
+    with pytest.raises(Forbidden):
+        webhooks.register(conn, make_user("eve", roles=("requester",)), campaign.id,
+                          "http://127.0.0.1/h", ["answer.submitted"], ANYWHERE, NOW)
+
+
+def test_an_answer_queues_one_signed_event_per_receiver_in_its_transaction(
+        conn, requester, make_user, make_campaign, receiver):
+    campaign = make_campaign(n_items=1, overlap=1)
+    hook = receiver()
+    reg = webhooks.register(conn, requester, campaign.id, hook.url,
+                            ["answer.submitted", "campaign.completed"], ANYWHERE, NOW)
+    assert reg.secret.startswith("whsec_")
+    label(conn, make_user("ada"), campaign, "positive")
+    queued = conn.execute("SELECT event, status FROM webhook_outbox ORDER BY id").fetchall()
+    assert queued == [("answer.submitted", "pending"), ("campaign.completed", "pending")]
+    with httpx.Client(timeout=5) as client:
+        assert webhooks.deliver_due(conn, client, "w1", ANYWHERE, lambda: LATER) == 2
+    assert len(hook.received) == 2
+    for headers, body in hook.received:
+        # Signed at LATER (a fixed past time), so checked as a receiver would at that time.
+        assert headers["webhook-timestamp"] == str(int(LATER.replace(tzinfo=UTC).timestamp()))
+        assert headers["webhook-signature"] == Webhook(reg.secret).sign(
+            headers["webhook-id"], LATER, body.decode())
+    types = sorted(json.loads(body)["type"] for _, body in hook.received)  # sent at once
+    assert types == ["answer.submitted", "campaign.completed"]
+    shown = webhooks.deliveries(conn, requester, campaign.id)
+    assert list(shown["status"]) == ["delivered", "delivered"]
+    assert list(shown["last_status"]) == [204, 204]
+    assert "SECRET-ok" not in shown.to_csv()  # the reply's body is never kept
+
+
+def test_a_refused_submission_queues_nothing(conn, requester, make_user, make_campaign):
+    campaign = make_campaign(n_items=1, overlap=1)
+    webhooks.register(conn, requester, campaign.id, "http://127.0.0.1:9/h",
+                      ["answer.submitted"], ANYWHERE, NOW)
+    lifecycle.move(conn, requester, campaign.id, "paused", NOW)
+    with pytest.raises(Exception):  # noqa: B017 (any refusal: the campaign is paused)
+        label(conn, make_user("ada"), campaign, "positive")
+    assert conn.execute("SELECT count(*) FROM webhook_outbox").fetchone()[0] == 0
+
+
+def test_a_failing_receiver_is_retried_with_backoff_and_gets_the_event_once(
+        conn, requester, make_user, make_campaign, receiver):
+    campaign = make_campaign(n_items=2)
+    hook = receiver([500, 503, 429])
+    webhooks.register(conn, requester, campaign.id, hook.url, ["answer.submitted"], ANYWHERE,
+                      NOW)
+    label(conn, make_user("ada"), campaign, "positive")
+    backoff = (10, 20, 40)
+    clock = [LATER]
+    with httpx.Client(timeout=5) as client:
+        def run() -> int:
+            return webhooks.deliver_due(conn, client, "w1", ANYWHERE, lambda: clock[0], backoff)
+        assert run() == 1
+        assert run() == 0  # not due yet: 10 s to wait
+        for wait in backoff:
+            clock[0] += timedelta(seconds=wait)
+            assert run() == 1
+        clock[0] += timedelta(days=1)
+        assert run() == 0
+    assert len(hook.received) == 4
+    assert len({h["webhook-id"] for h, _ in hook.received}) == 1  # one message, retried
+    row = webhooks.deliveries(conn, requester, campaign.id).iloc[0]
+    assert (row["status"], row["attempts"], row["last_status"]) == ("delivered", 4, 204)
+
+
+def test_a_receiver_that_never_succeeds_is_given_up_with_the_reason(conn, requester, make_user,
+                                                                   make_campaign):
+    campaign = make_campaign(n_items=2)
+    webhooks.register(conn, requester, campaign.id, "http://127.0.0.1:9/h",
+                      ["answer.submitted"], ANYWHERE, NOW)
+    label(conn, make_user("ada"), campaign, "positive")
+    clock = [LATER]
+    with httpx.Client(timeout=2) as client:
+        for _ in range(3):
+            webhooks.deliver_due(conn, client, "w1", ANYWHERE, lambda: clock[0], (1, 1))
+            clock[0] += timedelta(seconds=2)
+    row = webhooks.deliveries(conn, requester, campaign.id).iloc[0]
+    assert row["status"] == "failed" and row["attempts"] == 3
+    assert row["last_error"].startswith("could not connect")
+
+
+def test_two_workers_never_lease_the_same_row_and_a_dead_ones_lease_runs_out(
+        conn, requester, make_user, make_campaign):
+    campaign = make_campaign(n_items=3, overlap=1)
+    webhooks.register(conn, requester, campaign.id, "http://127.0.0.1:9/h",
+                      ["answer.submitted"], ANYWHERE, NOW)
+    for name in ("ada", "bob", "cyd"):
+        label(conn, make_user(name), campaign, "positive")
+    first = webhooks.lease_due(conn, "w1", LATER, limit=2)
+    second = webhooks.lease_due(conn, "w2", LATER, limit=5)
+    assert len(first) == 2 and len(second) == 1
+    assert not {d.id for d in first} & {d.id for d in second}
+    assert webhooks.lease_due(conn, "w3", LATER) == []
+    later = LATER + webhooks.LEASE + timedelta(seconds=1)
+    assert len(webhooks.lease_due(conn, "w3", later)) == 3  # w1 and w2 died holding them
+
+
+def test_deleting_or_rotating_a_webhook(conn, requester, make_user, make_campaign):
+    campaign = make_campaign(n_items=3)
+    reg = webhooks.register(conn, requester, campaign.id, "http://127.0.0.1:9/h",
+                            ["answer.submitted"], ANYWHERE, NOW)
+    rotated = webhooks.rotate(conn, requester, reg.id, NOW)
+    assert rotated.secret != reg.secret
+    label(conn, make_user("ada"), campaign, "positive")
+    (leased,) = webhooks.lease_due(conn, "w1", LATER)
+    assert leased.secret == rotated.secret
+    webhooks.delete(conn, requester, reg.id, NOW)
+    label(conn, make_user("bob"), campaign, "positive")
+    assert conn.execute("SELECT count(*) FROM webhook_outbox").fetchone()[0] == 1
+    assert webhooks.list_for(conn, requester, campaign.id).empty
+
+
+def test_emit_refuses_an_unknown_event(conn):
+    with pytest.raises(ValueError):
+        with conn.transaction() as cur:
+            events.emit(cur, 1, "answer.deleted", {}, NOW)
