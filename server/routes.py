@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
+
+from server import api
 
 
 def routes() -> list[BaseRoute]:
     """Every route the app serves besides Streamlit's own."""
-    return []
+    return [Mount("/api/v1", app=api.create_app())]

@@ -28,6 +28,7 @@ def connection(s: settings.Settings | None = None) -> Connection:
             conn = db.connect(key[0])
             workspace.ensure(conn, settings.now(), demo=s.demo, rounds=s.bcrypt_rounds)
             worker.start(conn, s.quality_every_seconds)
+            worker.start_webhooks(conn, s)
             _open[key] = conn
         return _open[key]
 

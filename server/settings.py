@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from core import egress
+from core import egress, webhooks
 from core.import_files import ImportLimits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,12 @@ class Settings:
     image_hosts: egress.EgressPolicy   # which hosts item pictures may load from (none: none)
     import_limits: ImportLimits
     quality_every_seconds: float  # how often the background worker looks for stale quality
+    webhook_hosts: egress.EgressPolicy  # where webhook receivers may live (as for models)
+    webhook_every_seconds: float  # how often the worker looks for due deliveries (0: never)
+    webhook_timeout_seconds: float
+    webhook_backoff: tuple[float, ...]  # seconds before each retry; then it is given up
+    api_requests_per_minute: float  # each token's request budget (per process)
+    api_burst: int                  # requests a token may make at once before the budget bites
 
 
 def load() -> Settings:
@@ -57,6 +63,13 @@ def load() -> Settings:
         image_hosts=egress.parse_policy(env.get("QUORUM_IMAGE_HOSTS"), None,
                                         hosts_setting="QUORUM_IMAGE_HOSTS"),
         quality_every_seconds=float(env.get("QUORUM_QUALITY_EVERY_SECONDS", "10")),
+        webhook_hosts=egress.parse_policy(env.get("QUORUM_WEBHOOK_HOSTS"), None,
+                                          hosts_setting="QUORUM_WEBHOOK_HOSTS"),
+        webhook_every_seconds=float(env.get("QUORUM_WEBHOOK_EVERY_SECONDS", "1")),
+        webhook_timeout_seconds=float(env.get("QUORUM_WEBHOOK_TIMEOUT_SECONDS", "10")),
+        webhook_backoff=webhooks.parse_backoff(env.get("QUORUM_WEBHOOK_RETRY_SECONDS")),
+        api_requests_per_minute=float(env.get("QUORUM_API_REQUESTS_PER_MINUTE", "600")),
+        api_burst=int(env.get("QUORUM_API_BURST", "60")),
         import_limits=ImportLimits(
             max_megabytes=float(env.get("QUORUM_IMPORT_MAX_MB", ImportLimits.max_megabytes)),
             max_columns=int(env.get("QUORUM_IMPORT_MAX_COLUMNS", ImportLimits.max_columns)),
