@@ -20,6 +20,7 @@ PAGES = {
     "lobby": st.Page("views/lobby.py", title="Team session", icon=":material/groups:"),
     "concepts": st.Page("views/concepts.py", title="Concept review", icon=":material/category:"),
     "models": st.Page("views/models.py", title="Models", icon=":material/smart_toy:"),
+    "webhooks": st.Page("views/webhooks.py", title="Webhooks", icon=":material/webhook:"),
     "leaderboard": st.Page("views/leaderboard.py", title="Leaderboard",
                            icon=":material/leaderboard:"),
     "profile": st.Page("views/profile.py", title="Profile", icon=":material/person:"),
@@ -53,7 +54,7 @@ else:
         sections["Work"] = [PAGES[p] for p in ("home", "label", "lobby", "leaderboard")]
     if user.has("requester") or user.has("admin"):
         sections["Requester"] = [PAGES[p] for p in ("campaigns", "design", "monitor", "review",
-                                                    "concepts", "models")]
+                                                    "concepts", "models", "webhooks")]
     if user.has("admin"):
         sections["Admin"] = [PAGES["impact"], PAGES["users"]]
     sections["Account"] = [PAGES["profile"]]

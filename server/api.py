@@ -243,8 +243,8 @@ def _owned(conn, user: User, campaign_id: int) -> campaigns.Campaign:
 _TIMES = ("opens_at", "expires_at")
 
 
-def _settings_from(body: dict) -> tuple[str | None, dict]:
-    """The spec text and the campaign settings of a request body (times parsed)."""
+def _settings_from(body: dict) -> tuple[str | None, dict, dict]:
+    """The spec text, the campaign settings (times parsed) and the times that did not parse."""
     values = dict(body)
     spec = values.pop("spec", None)
     if spec is not None and not isinstance(spec, str):
@@ -256,13 +256,23 @@ def _settings_from(body: dict) -> tuple[str | None, dict]:
                 moment = datetime.fromisoformat(values[key].replace("Z", "+00:00"))
             except ValueError:
                 problems[key] = "Use an ISO 8601 time such as 2026-12-01T09:00:00Z."
+                values[key] = None  # core then reports the other fields' problems too
                 continue
             if moment.tzinfo is not None:
                 moment = moment.astimezone(UTC).replace(tzinfo=None)
             values[key] = moment
-    if problems:
-        raise Invalid("Please fix the highlighted settings.", problems)
-    return spec, values
+    return spec, values, problems
+
+
+async def _saving(work: Callable[[], campaigns.Campaign], times: dict) -> campaigns.Campaign:
+    """Run a create or update, with the times that did not parse among core's problems."""
+    try:
+        saved = await call(work)
+    except Invalid as error:
+        raise Invalid(str(error), {**error.problems, **times}) from None
+    if times:
+        raise Invalid("Please fix the highlighted settings.", times)
+    return saved
 
 
 def _campaign_json(conn, campaign: campaigns.Campaign) -> dict:
@@ -280,7 +290,7 @@ async def list_campaigns(request: Request, user: User) -> Response:
 
 @authed
 async def create_campaign(request: Request, user: User) -> Response:
-    spec, values = _settings_from(await json_body(request))
+    spec, values, times = _settings_from(await json_body(request))
     if spec is None:
         raise Invalid("A campaign needs its form.", {"spec": "Give the form spec (YAML, JSON "
                                                      "text, or an object)."})
@@ -289,8 +299,8 @@ async def create_campaign(request: Request, user: User) -> Response:
     if status != "draft":
         raise Invalid("A campaign starts as a draft.", {"status": "Create it, import items, "
                                                        "then publish it with POST …/status."})
-    made = await call(campaigns.create, conn, user, spec_text=spec, now=settings.now(),
-                      **values)
+    made = await _saving(lambda: campaigns.create(conn, user, spec_text=spec,
+                                                  now=settings.now(), **values), times)
     return JSONResponse(await call(_campaign_json, conn, made), 201,
                         headers={"Location": f"/api/v1/campaigns/{made.id}"})
 
@@ -304,14 +314,14 @@ async def get_campaign(request: Request, user: User) -> Response:
 
 @authed
 async def update_campaign(request: Request, user: User) -> Response:
-    spec, values = _settings_from(await json_body(request))
+    spec, values, times = _settings_from(await json_body(request))
     conn = runtime.connection()
     campaign_id = _campaign_id(request)
     if spec is None:
         await call(_owned, conn, user, campaign_id)
         spec = await call(campaigns.spec_text, conn, campaign_id)
-    saved = await call(campaigns.update, conn, user, campaign_id, spec_text=spec,
-                       now=settings.now(), **values)
+    saved = await _saving(lambda: campaigns.update(conn, user, campaign_id, spec_text=spec,
+                                                   now=settings.now(), **values), times)
     return JSONResponse(await call(_campaign_json, conn, saved))
 
 

@@ -9,6 +9,7 @@ from ui import state
 from ui.feedback import field_error, flash, show_error
 from ui.format import money
 from ui.text import literal
+from ui.tokens import show_tokens
 
 conn = state.connection()
 user = state.require_user()
@@ -111,6 +112,8 @@ if user.has("expert"):
         flash("Leaderboard preference saved.", ":material/visibility_off:" if hidden
               else ":material/visibility:")
         st.rerun()
+
+show_tokens(conn, user, now)  # personal access tokens for the HTTP API
 
 st.subheader("Change password")
 password_error: Invalid | None = st.session_state.get("password_error")

@@ -189,7 +189,7 @@ class Client:
             for column in ("answer", "payload", "gold", "votes", "explanations",
                            "earlier_teams"):
                 if column in frame:
-                    frame[column] = [None if v is None else json.loads(v)
+                    frame[column] = [json.loads(v) if isinstance(v, str) else None
                                      for v in frame[column]]
         return frame
 
