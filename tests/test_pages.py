@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 from tests.rendered import shown
 
 REQUESTER_PAGES = ["views/campaigns.py", "views/design.py", "views/monitor.py",
-                   "views/review.py", "views/concepts.py", "views/models.py"]
+                   "views/review.py", "views/concepts.py", "views/models.py",
+                   "views/webhooks.py"]
 ROLE_PAGES = {
     "ada": ["views/home.py", "views/label.py", "views/lobby.py", "views/leaderboard.py",
             "views/profile.py"],
