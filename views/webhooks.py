@@ -10,7 +10,6 @@ from server import settings
 from ui import state
 from ui.feedback import field_error, flash, show_error
 from ui.pickers import campaign_picker
-from ui.text import literal
 
 conn = state.connection()
 user = state.require_user()
@@ -79,9 +78,9 @@ if hooks.empty:
 for hook in hooks.itertuples():
     with st.container(border=True):
         text, rotate, remove = st.columns([6, 1, 1], vertical_alignment="center")
-        text.markdown(f"**#{hook.id}** · {literal(hook.url)}  \n"
-                      f"{', '.join(hook.events)} · {hook.delivered} delivered · "
-                      f"{hook.pending} waiting · {hook.failed} given up")
+        text.code(hook.url, language=None)  # shown as it is, never as a link or markup
+        text.markdown(f"**#{hook.id}** · {', '.join(hook.events)} · {hook.delivered} delivered"
+                      f" · {hook.pending} waiting · {hook.failed} given up")
         if rotate.button("Rotate secret", key=f"rotate-{hook.id}",
                          help="A new secret signs every delivery from now on."):
             st.session_state[_SECRET] = (campaign_id,
