@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -13,6 +13,7 @@ from standardwebhooks.webhooks import Webhook
 
 from core import egress, events, lifecycle, tokens, webhooks
 from core.errors import Forbidden, Invalid, NotFound
+from tests.api_helpers import Receiver
 from tests.conftest import NOW
 from tests.test_quality import label
 
@@ -20,42 +21,12 @@ LATER = NOW + timedelta(hours=1)  # after the answers of `label`
 ANYWHERE = egress.parse_policy("127.0.0.1", None, hosts_setting="QUORUM_WEBHOOK_HOSTS")
 
 
-class Receiver:
-    """A real HTTP receiver: answers each POST with the next status of `statuses` (then 204)."""
-
-    def __init__(self, statuses=()):
-        self.statuses = list(statuses)
-        self.received: list[tuple[dict, bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (the standard library's name)
-                body = self.rfile.read(int(self.headers["content-length"]))
-                outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                status = outer.statuses.pop(0) if outer.statuses else 204
-                self.send_response(status)
-                self.send_header("content-length", "9")
-                self.end_headers()
-                self.wfile.write(b"SECRET-ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver():
     made = []
 
-    def make(statuses=()):
-        made.append(Receiver(statuses))
+    def make(statuses=(), hang=0.0):
+        made.append(Receiver([*statuses], hang))
         return made[-1]
 
     yield make
@@ -131,17 +102,17 @@ def test_an_answer_queues_one_signed_event_per_receiver_in_its_transaction(
     with httpx.Client(timeout=5) as client:
         assert webhooks.deliver_due(conn, client, "w1", ANYWHERE, lambda: LATER) == 2
     assert len(hook.received) == 2
-    for headers, body in hook.received:
+    for headers, body, _ in hook.received:
         # Signed at LATER (a fixed past time), so checked as a receiver would at that time.
         assert headers["webhook-timestamp"] == str(int(LATER.replace(tzinfo=UTC).timestamp()))
         assert headers["webhook-signature"] == Webhook(reg.secret).sign(
             headers["webhook-id"], LATER, body.decode())
-    types = sorted(json.loads(body)["type"] for _, body in hook.received)  # sent at once
+    types = sorted(json.loads(body)["type"] for _, body, _ in hook.received)  # sent at once
     assert types == ["answer.submitted", "campaign.completed"]
     shown = webhooks.deliveries(conn, requester, campaign.id)
     assert list(shown["status"]) == ["delivered", "delivered"]
-    assert list(shown["last_status"]) == [204, 204]
-    assert "SECRET-ok" not in shown.to_csv()  # the reply's body is never kept
+    assert list(shown["last_status"]) == [200, 200]
+    assert "RECEIVER-PRIVATE-BODY" not in shown.to_csv()  # the reply's body is never kept
 
 
 def test_a_refused_submission_queues_nothing(conn, requester, make_user, make_campaign):
@@ -174,9 +145,9 @@ def test_a_failing_receiver_is_retried_with_backoff_and_gets_the_event_once(
         clock[0] += timedelta(days=1)
         assert run() == 0
     assert len(hook.received) == 4
-    assert len({h["webhook-id"] for h, _ in hook.received}) == 1  # one message, retried
+    assert len({h["webhook-id"] for h, _, _ in hook.received}) == 1  # one message, retried
     row = webhooks.deliveries(conn, requester, campaign.id).iloc[0]
-    assert (row["status"], row["attempts"], row["last_status"]) == ("delivered", 4, 204)
+    assert (row["status"], row["attempts"], row["last_status"]) == ("delivered", 4, 200)
 
 
 def test_a_receiver_that_never_succeeds_is_given_up_with_the_reason(conn, requester, make_user,
@@ -230,3 +201,27 @@ def test_emit_refuses_an_unknown_event(conn):
     with pytest.raises(ValueError):
         with conn.transaction() as cur:
             events.emit(cur, 1, "answer.deleted", {}, NOW)
+
+
+def test_a_receiver_that_never_answers_does_not_slow_submissions(conn, requester, make_user,
+                                                                 make_campaign, receiver):
+    campaign = make_campaign(n_items=6, overlap=1)
+    hung = receiver(hang=10)
+    webhooks.register(conn, requester, campaign.id, hung.url, ["answer.submitted"], ANYWHERE,
+                      NOW)
+    label(conn, make_user("first"), campaign, "positive")
+    with httpx.Client(timeout=5) as client:
+        sending = threading.Thread(target=webhooks.deliver_due, args=(
+            conn, client, "w1", ANYWHERE, lambda: LATER))
+        sending.start()
+        hung.arrived.wait(5)  # a delivery is now held open by the receiver
+        took = []
+        for n in range(4):
+            started = time.perf_counter()
+            label(conn, make_user(f"next{n}"), campaign, "positive")
+            took.append(time.perf_counter() - started)
+        assert max(took) < 1.0, took  # a submit does not wait for any delivery
+        assert sending.is_alive()
+        sending.join()
+    row = webhooks.deliveries(conn, requester, campaign.id).iloc[-1]
+    assert (row["status"], row["last_error"]) == ("pending", "timed out")
