@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +17,7 @@ from openapi_spec_validator import validate
 from standardwebhooks.webhooks import Webhook
 
 from server import api
-from tests.api_helpers import Receiver, running_app, seed
+from tests.api_helpers import ROOT, Receiver, running_app, seed
 
 from quorum_client import Client, QuorumError  # isort: skip (path set by api_helpers)
 
@@ -304,3 +307,69 @@ def test_a_receiver_gets_signed_events_and_one_that_fails_three_times_gets_it_on
     finally:
         good.close()
         flaky.close()
+
+
+def test_the_api_runs_alone_on_postgresql_beside_other_writers(postgres, tmp_path):
+    from core import assign, db, responses, tokens, users
+    from server import settings as server_settings
+    from tests.api_helpers import free_port
+    from tests.conftest import new_postgres_database
+
+    target = new_postgres_database(postgres)
+    conn = db.connect(target, pool_size=2)
+    now = server_settings.now()
+    people = {}
+    for name, roles, skills in (("rita", ("requester",), [("general", "en-US")]),
+                                ("ada", ("expert",), [("general", "en-US")])):
+        users.register(conn, username=name, name=name.title(), email=f"{name}@example.com",
+                       password="pg-api-tests-1", expertise=skills, now=now, rounds=4)
+        user = users.get_user(conn, name)
+        conn.execute("DELETE FROM user_roles WHERE user_id = ?", [user.id])
+        for role in roles:
+            conn.execute("INSERT INTO user_roles VALUES (?, ?, ?)", [user.id, role, now])
+        people[name] = users.get_user(conn, name)
+    secret = {n: tokens.create(conn, u, "pg", 1, now).secret for n, u in people.items()}
+    port = free_port()
+    log = (tmp_path / "uvicorn.log").open("w")
+    env = {**os.environ, "QUORUM_DATABASE_URL": target, "QUORUM_WEBHOOK_HOSTS": "127.0.0.1",
+           "QUORUM_WEBHOOK_EVERY_SECONDS": "0.1", "QUORUM_QUALITY_EVERY_SECONDS": "0"}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory",
+                               "server.api:standalone", "--host", "127.0.0.1", "--port",
+                               str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)
+    receiver = Receiver()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/api/v1/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, (tmp_path / "uvicorn.log").read_text()
+                time.sleep(0.2)
+        q = client(url, secret["rita"])
+        made = q.create_campaign(settings_for("On PostgreSQL", overlap=1))
+        hook = q.add_webhook(made, receiver.url, ["answer.submitted"])
+        q.import_items(made, pd.DataFrame({"text": ["one", "two"]}))
+        q.publish(made)
+        ada = people["ada"]
+        for value in ("positive", "negative"):  # an expert answering in another process
+            got = assign.claim_next(conn, ada, made["id"], server_settings.now()).assignment
+            responses.submit(conn, ada, got.item_id, {"label": value}, got.spec_version,
+                             server_settings.now())
+        answers = q.answers(made, parse_json=True)
+        stored = conn.execute("SELECT id, answer FROM responses ORDER BY id").fetchall()
+        assert list(answers["response_id"]) == [r[0] for r in stored]
+        assert list(answers["answer"]) == [json.loads(r[1]) for r in stored]
+        with pytest.raises(QuorumError) as refused:
+            client(url, secret["ada"]).campaigns()
+        assert refused.value.status == 403
+        receiver.wait_for(2)
+        for headers, body, _ in receiver.received:
+            assert Webhook(hook["secret"]).verify(body, headers)["type"] == "answer.submitted"
+    finally:
+        receiver.close()
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+        conn.close()
