@@ -36,15 +36,16 @@ def _ok(description: str, schema: dict | None = None) -> dict:
     return out
 
 
-def _export(what: str, op_id: str) -> dict:
-    return _op(f"Export the campaign's {what} as a streamed file", {
+def _export(what: str, op_id: str, params: tuple = (_ID,),
+            summary: str = "Export the campaign's {what} as a streamed file") -> dict:
+    return _op(summary.format(what=what), {
         "description": f"The {what}; the X-Row-Count header says how many rows.",
         "headers": {"X-Row-Count": {"schema": {"type": "integer"}}},
         "content": {"application/vnd.apache.parquet": {"schema": {"type": "string",
                                                                   "format": "binary"}},
                     "application/jsonl": {"schema": {"type": "string"}},
                     "text/csv": {"schema": {"type": "string"}}}},
-        params=(_ID, _FORMAT), errors=("401", "403", "404", "422", "429"), op_id=op_id)
+        params=(*params, _FORMAT), errors=("401", "403", "404", "422", "429"), op_id=op_id)
 
 
 _ROWS = {"type": "array", "items": {"type": "object"}}
@@ -131,6 +132,8 @@ def document() -> dict:
                         op_id="importItems"),
             "get": _export("items", "exportItems")},
         f"{c}/answers": {"get": _export("answers", "exportAnswers")},
+        "/answers": {"get": _export("answers", "exportAllAnswers", params=(),
+                                    summary="Export every campaign's {what} (admins)")},
         f"{c}/team-results": {"get": _export("team results", "exportTeamResults")},
         f"{c}/progress": {"get": _op("Completion, pace, cost and forecast",
                                      _ok("The progress", {"type": "object"}),

@@ -178,8 +178,11 @@ def test_every_role_boundary_is_403(url, token):
             assert reply.headers["content-type"] == "application/problem+json"
     assert item_count(url, token["rita"], mine["id"]) == 0  # nothing got through
     assert rita.campaign(mine)["title"] == "Rita's"
-    # the admin may act on anyone's campaign, as on the pages
+    # the admin may act on anyone's campaign, as on the pages, and export every answer
     assert client(url, token["admin"]).campaign(mine)["id"] == mine["id"]
+    assert len(client(url, token["admin"]).answers(None)) > 0  # the demo's answers
+    for who in ("rita", "ada"):
+        assert plain(url, token[who], "GET", "/answers").status_code == 403
     assert plain(url, token["ada"], "GET", "/me").json()["expert"]["answers"] >= 0
 
 

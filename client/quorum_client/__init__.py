@@ -181,9 +181,9 @@ class Client:
         raise QuorumError(reply.status_code, body.get("title", ""), body.get("detail", ""),
                           body.get("problems"))
 
-    def _frame(self, campaign: int | dict, what: str, parse_json: bool) -> pd.DataFrame:
-        reply = self._request("GET", f"/campaigns/{_id(campaign)}/{what}",
-                              params={"format": "parquet"})
+    def _frame(self, campaign: int | dict | None, what: str, parse_json: bool) -> pd.DataFrame:
+        where = "" if campaign is None else f"/campaigns/{_id(campaign)}"
+        reply = self._request("GET", f"{where}/{what}", params={"format": "parquet"})
         frame = pd.read_parquet(io.BytesIO(reply.content))
         if parse_json:
             for column in ("answer", "payload", "gold", "votes", "explanations",
@@ -193,8 +193,10 @@ class Client:
                                      for v in frame[column]]
         return frame
 
-    def answers(self, campaign: int | dict, *, parse_json: bool = False) -> pd.DataFrame:
-        """Every answer of the campaign as a DataFrame (fetched as Parquet).
+    def answers(self, campaign: int | dict | None, *, parse_json: bool = False
+                ) -> pd.DataFrame:
+        """Every answer of the campaign (of all campaigns when None: admins) as a DataFrame,
+        fetched as Parquet.
 
         `answer` and `payload` hold JSON text; `parse_json=True` turns them into dicts.
         """
