@@ -225,3 +225,32 @@ def test_a_receiver_that_never_answers_does_not_slow_submissions(conn, requester
         sending.join()
     row = webhooks.deliveries(conn, requester, campaign.id).iloc[-1]
     assert (row["status"], row["last_error"]) == ("pending", "timed out")
+
+
+def test_a_team_finishing_and_a_concept_mapped_are_events(conn, requester, make_user,
+                                                          make_campaign):
+    from core import revolt, revolt_review
+    from tests.revolt_helpers import CAT_SPEC, SETTINGS, Clock, batch, form_team, vote_all
+
+    cats = make_campaign(n_items=8, spec=CAT_SPEC, kind="revolt", overlap=3)
+    webhooks.register(conn, requester, cats.id, "http://127.0.0.1:9/h",
+                      ["team.finished", "concepts.mapped"], ANYWHERE, NOW)
+    clock = Clock(NOW)
+    people = [make_user(f"member{n}") for n in range(3)]
+    team = form_team(conn, people, cats.id, clock)
+    for user, labels in zip(people, (["Yes", "No", "Yes", "No"], ["Yes", "No", "No", "No"],
+                                     ["Yes", "No", "No", "No"]), strict=True):
+        vote_all(conn, user, team, labels, clock)
+    disputed = batch(conn, team)[2]
+    for user in people:
+        revolt.explain(conn, user, team, disputed, "Whiskers, maybe.", clock.tick(), SETTINGS)
+    assert conn.execute("SELECT count(*) FROM webhook_outbox").fetchone()[0] == 0
+    for user in people:
+        revolt.categorize(conn, user, team, disputed, "Big cat", clock.tick(), SETTINGS)
+    revolt_review.map_concept(conn, requester, cats.id, "big cat", "Yes", clock.tick())
+    rows = conn.execute("SELECT event, payload FROM webhook_outbox ORDER BY id").fetchall()
+    assert [event for event, _ in rows] == ["team.finished", "concepts.mapped"]
+    assert json.loads(rows[0][1])["data"] == {"campaign_id": cats.id, "team_id": team,
+                                              "reason": json.loads(rows[0][1])["data"]["reason"]}
+    assert json.loads(rows[1][1])["data"] == {"campaign_id": cats.id, "concept_key": "big cat",
+                                              "label": "Yes"}
