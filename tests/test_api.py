@@ -186,6 +186,22 @@ def test_every_role_boundary_is_403(url, token):
     assert plain(url, token["ada"], "GET", "/me").json()["expert"]["answers"] >= 0
 
 
+def test_team_concepts_and_results_through_the_client(url, token):
+    q = client(url, token["rita"])
+    team = int(q.campaigns().query("kind == 'revolt'")["id"].iloc[0])
+    concepts = q.concepts(team)
+    assert concepts.attrs["labels"] == ["Yes", "No"]
+    with pytest.raises(QuorumError) as refused:
+        q.map_concept(team, "no-such-concept", "Yes")
+    assert refused.value.status == 404 and "No team gave that concept" in refused.value.detail
+    assert isinstance(q.final_labels(team), pd.DataFrame)
+    assert isinstance(q.team_results(team), pd.DataFrame)
+    standard = int(q.campaigns().query("kind == 'standard'")["id"].iloc[0])
+    with pytest.raises(QuorumError) as refused:
+        q.concepts(standard)
+    assert refused.value.status == 409 and "not a team campaign" in refused.value.detail
+
+
 def _parquet(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
