@@ -160,6 +160,12 @@ def deliveries(conn: Connection, actor: User, campaign_id: int,
 
 def lease_due(conn: Connection, worker: str, now: datetime, limit: int = 20) -> list[Delivery]:
     """Take up to `limit` due deliveries no other worker holds, for `LEASE`."""
+    with reading(conn) as cur:  # the idle case reads only: no write lock taken every pass
+        if not cur.execute(
+                "SELECT 1 FROM webhook_outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+                "AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1", [now, now]).fetchone():
+            return []
+
     def work(cur: Cursor) -> list[Delivery]:
         ids = [row[0] for row in cur.execute(
             "SELECT id FROM webhook_outbox WHERE status = 'pending' AND next_attempt_at <= ? "
