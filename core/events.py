@@ -47,7 +47,7 @@ def answer_submitted(cur: Cursor, campaign: Any, item_id: int, response_id: int,
             "SELECT 1 FROM items i JOIN campaigns c ON c.id = i.campaign_id "
             "WHERE i.campaign_id = ? AND i.response_count < c.overlap LIMIT 1",
             [campaign_id]).fetchone():
-        completed(cur, campaign_id, "all_answered", now)
+        campaign_completed(cur, campaign_id, "all_answered", now)
 
 
 def team_moved(cur: Cursor, campaign_id: int, team_id: int, stage: str, reason: str,
@@ -57,7 +57,7 @@ def team_moved(cur: Cursor, campaign_id: int, team_id: int, stage: str, reason: 
         emit(cur, campaign_id, "team.finished", {"team_id": team_id, "reason": reason}, now)
 
 
-def completed(cur: Cursor, campaign_id: int, reason: str, now: datetime) -> None:
+def campaign_completed(cur: Cursor, campaign_id: int, reason: str, now: datetime) -> None:
     """The campaign is complete (every item answered, or it closed); sent once per receiver."""
     if cur.execute("SELECT 1 FROM webhook_outbox WHERE campaign_id = ? "
                    "AND event = 'campaign.completed' LIMIT 1", [campaign_id]).fetchone():

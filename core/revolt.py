@@ -26,10 +26,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from core import campaigns, events
+from core import campaigns
 from core.campaigns import Campaign
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.events import team_moved
 from core.users import User
 
 STAGES = ("vote", "explain", "categorize", "done")
@@ -315,7 +316,7 @@ def advance_in(cur: Cursor, team_id: int, now: datetime,
         cur.execute("INSERT INTO revolt_events VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [team_id, swapped[0], campaign_id, stage, to_stage, reason, now])
         moves.append(Transition(team_id, swapped[0], stage, to_stage, reason))
-        events.team_moved(cur, campaign_id, team_id, to_stage, reason, now)
+        team_moved(cur, campaign_id, team_id, to_stage, reason, now)  # for webhooks
         if cause is not None:
             _release_undecided(cur, team_id, stage, cause, now)
         stage, version = to_stage, swapped[0]
