@@ -113,8 +113,6 @@ if user.has("expert"):
               else ":material/visibility:")
         st.rerun()
 
-show_tokens(conn, user, now)  # personal access tokens for the HTTP API
-
 st.subheader("Change password")
 password_error: Invalid | None = st.session_state.get("password_error")
 with st.form("change-password", clear_on_submit=True):
@@ -132,3 +130,5 @@ with st.form("change-password", clear_on_submit=True):
             st.session_state.pop("password_error", None)
             flash("Password changed.", ":material/lock:")
         st.rerun()
+
+show_tokens(conn, user, now)  # personal access tokens for the HTTP API
