@@ -22,6 +22,7 @@ PAGES = {
     "lobby": st.Page("views/lobby.py", title="Team session", icon=":material/groups:"),
     "concepts": st.Page("views/concepts.py", title="Concept review", icon=":material/category:"),
     "models": st.Page("views/models.py", title="Models", icon=":material/smart_toy:"),
+    "webhooks": st.Page("views/webhooks.py", title="Webhooks", icon=":material/webhook:"),
     "leaderboard": st.Page("views/leaderboard.py", title="Leaderboard",
                            icon=":material/leaderboard:"),
     "profile": st.Page("views/profile.py", title="Profile", icon=":material/person:"),
@@ -40,7 +41,7 @@ PAGES = {
 ROLE_SECTIONS = {  # section → (roles that see it, its pages)
     "Work": (("expert",), ("home", "label", "lobby", "leaderboard")),
     "Requester": (("requester", "admin"), ("campaigns", "design", "monitor", "review", "concepts",
-                                           "models")),
+                                           "models", "webhooks")),
     "Admin": (("admin",), ("impact", "users", "directory")),
     "Account": (("expert", "requester", "admin"), ("profile",)),
 }

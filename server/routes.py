@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from core import sessions
-from server import runtime, settings
+from server import api, runtime, settings
 
 SESSION_COOKIE = "quorum_session"
 
@@ -17,7 +17,8 @@ SESSION_COOKIE = "quorum_session"
 def routes() -> list[BaseRoute]:
     """Every route the app serves besides Streamlit's own."""
     return [Route("/auth/session", take_session_code, methods=["GET"]),
-            Route("/auth/signout", forget_session_cookie, methods=["GET", "POST"])]
+            Route("/auth/signout", forget_session_cookie, methods=["GET", "POST"]),
+            Mount("/api/v1", app=api.create_app())]
 
 
 def take_session_code(request: Request) -> Response:

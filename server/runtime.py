@@ -33,6 +33,7 @@ def connection(s: settings.Settings | None = None) -> Connection:
             if made:
                 announce_demo_passwords(made, s.db_path.parent)
             worker.start(conn, s.quality_every_seconds)
+            worker.start_webhooks(conn, s)
             _open[key] = conn
         return _open[key]
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from core import directory, egress
+from core import directory, egress, webhooks
 from core.import_files import ImportLimits
 from core.signin import Throttle
 
@@ -38,6 +38,12 @@ class Settings:
     session_hours: float      # how long a sign-in lasts
     trusted_proxy: bool       # take the client's address from X-Forwarded-For
     throttle: Throttle        # growing pauses after failed sign-ins
+    webhook_hosts: egress.EgressPolicy  # where webhook receivers may live (as for models)
+    webhook_every_seconds: float  # how often the worker looks for due deliveries (0: never)
+    webhook_timeout_seconds: float
+    webhook_backoff: tuple[float, ...]  # seconds before each retry; then it is given up
+    api_requests_per_minute: float  # each token's request budget (per process)
+    api_burst: int                  # requests a token may make at once before the budget bites
     sso: directory.Settings = directory.Settings()  # claim names for company sign-in
 
 
@@ -66,6 +72,13 @@ def load() -> Settings:
             account_free=int(env.get("QUORUM_SIGNIN_FREE_FAILURES", Throttle.account_free)),
             client_free=int(env.get("QUORUM_SIGNIN_FREE_FAILURES_PER_CLIENT",
                                     Throttle.client_free))),
+        webhook_hosts=egress.parse_policy(env.get("QUORUM_WEBHOOK_HOSTS"), None,
+                                          hosts_setting="QUORUM_WEBHOOK_HOSTS"),
+        webhook_every_seconds=float(env.get("QUORUM_WEBHOOK_EVERY_SECONDS", "1")),
+        webhook_timeout_seconds=float(env.get("QUORUM_WEBHOOK_TIMEOUT_SECONDS", "10")),
+        webhook_backoff=webhooks.parse_backoff(env.get("QUORUM_WEBHOOK_RETRY_SECONDS")),
+        api_requests_per_minute=float(env.get("QUORUM_API_REQUESTS_PER_MINUTE", "600")),
+        api_burst=int(env.get("QUORUM_API_BURST", "60")),
         import_limits=ImportLimits(
             max_megabytes=float(env.get("QUORUM_IMPORT_MAX_MB", ImportLimits.max_megabytes)),
             max_columns=int(env.get("QUORUM_IMPORT_MAX_COLUMNS", ImportLimits.max_columns)),

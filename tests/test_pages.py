@@ -9,7 +9,8 @@ from tests.rendered import shown
 from tests.signin import demo_password, demo_passwords, open_address, sign_in
 
 REQUESTER_PAGES = ["views/campaigns.py", "views/design.py", "views/monitor.py",
-                   "views/review.py", "views/concepts.py", "views/models.py"]
+                   "views/review.py", "views/concepts.py", "views/models.py",
+                   "views/webhooks.py"]
 ROLE_PAGES = {
     "ada": ["views/home.py", "views/label.py", "views/lobby.py", "views/leaderboard.py",
             "views/profile.py"],

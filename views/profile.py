@@ -9,6 +9,7 @@ from ui import auth, state
 from ui.feedback import field_error, flash, show_error
 from ui.format import expertise, headers, money, status_name
 from ui.text import literal
+from ui.tokens import show_tokens
 
 # The pay ledger's kinds of row, as an expert reads them.
 PAY_KINDS = {"item": "Answer", "reversal": "Reversal", "bonus": "Quality bonus",
@@ -156,3 +157,5 @@ else:
                 flash("Password changed. Every other browser signed in as you was signed out.",
                       ":material/lock:")
             st.rerun()
+
+show_tokens(conn, user, now)  # personal access tokens for the HTTP API
