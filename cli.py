@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from pathlib import Path
 
@@ -74,6 +75,18 @@ def recompute_quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def set_password(args: argparse.Namespace) -> int:
+    """Give an account a new password (typed twice, not echoed); ends all its sessions."""
+    conn = db.connect(args.db or settings.database(settings.load()))
+    password = getpass.getpass(f"New password for {args.user}: ")
+    if getpass.getpass("Repeat it: ") != password:
+        print("error: the two passwords differ; nothing changed.", file=sys.stderr)
+        return 2
+    users.set_password(conn, args.user, password, settings.now(), settings.load().bcrypt_rounds)
+    print(f"Set a new password for {args.user} and signed them out everywhere.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the chosen command."""
     parser = argparse.ArgumentParser(prog="python cli.py", description=__doc__)
@@ -109,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     qual.add_argument("--campaign", type=int, help="one campaign (default: all)")
     qual.add_argument("--db", help=DB_HELP)
     qual.set_defaults(run=recompute_quality)
+
+    pw = commands.add_parser("set-password", help="give an account a new password (operators)")
+    pw.add_argument("--user", required=True, help="the account's username")
+    pw.add_argument("--db", help=DB_HELP)
+    pw.set_defaults(run=set_password)
 
     args = parser.parse_args(argv)
     try:

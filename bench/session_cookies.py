@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
+from datetime import UTC, datetime
 
-import jwt
-
-from server import settings
-
-COOKIE_NAME = "quorum_auth"  # ui.auth.COOKIE_NAME; ui.auth itself wants a Streamlit runtime
+from core import sessions, users
+from core.db import Connection
+from server.routes import SESSION_COOKIE
 
 
-def cookie_for(database: Path, username: str, days: int = 1) -> str:
-    """A Cookie header value signing `username` in on a server using `database`'s key file."""
-    key = settings.cookie_key(settings.load().cookie_key, database)
-    token = jwt.encode({"username": username, "exp_date": time.time() + days * 86400}, key,
-                       algorithm="HS256")
-    return f"{COOKIE_NAME}={token}"
+def cookie_for(conn: Connection, username: str, hours: float = 24) -> str:
+    """A Cookie header value naming a new session of `username` (made before the server starts:
+    a DuckDB file has one process at a time)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    token = sessions.create(conn, users.get_user(conn, username), now, hours)
+    return f"{SESSION_COOKIE}={token}"

@@ -47,7 +47,8 @@ class Timings:
 
 
 def prepare(folder: Path, experts: int) -> tuple[Path, int, list[str]]:
-    """A database with a team campaign and `experts` experts who fit it; returns its path."""
+    """A database with a team campaign and `experts` experts who fit it, waiting in its lobby;
+    returns its path, the campaign and a sign-in cookie for each expert."""
     path = folder / "quorum.duckdb"
     now = datetime.now(UTC).replace(tzinfo=None)
     conn = db.connect(path)
@@ -73,8 +74,9 @@ def prepare(folder: Path, experts: int) -> tuple[Path, int, list[str]]:
     for name in names:  # everyone already waits in the lobby, as after pressing Join
         revolt_lobby.enter(conn, users.get_user(conn, name), campaign.id, now,
                            revolt.Settings(team_size=experts + 1))
+    cookies = [cookie_for(conn, name) for name in names]
     conn.close()
-    return path, campaign.id, names
+    return path, campaign.id, cookies
 
 
 def start_server(database: Path, port: int, team_size: int) -> subprocess.Popen:
@@ -229,11 +231,10 @@ def main() -> None:
     from deploy.local_postgres import free_port
     for count in steps:
         with tempfile.TemporaryDirectory(prefix="quorum-load-") as folder:
-            path, campaign_id, names = prepare(Path(folder), count)
+            path, campaign_id, cookies = prepare(Path(folder), count)
             port = free_port()
             server = start_server(path, port, team_size=count + 1)
             try:
-                cookies = [cookie_for(path, name) for name in names]
                 url = f"ws://127.0.0.1:{port}/_stcore/stream"
                 result = asyncio.run(measure(url, cookies, campaign_id, args.seconds,
                                              server.pid))

@@ -9,6 +9,7 @@ import pandas as pd
 from core import campaigns, pay, quality
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict
+from core.events import campaign_completed
 from core.users import User
 
 # to-status → the statuses it may be reached from, and the verb shown for it
@@ -48,6 +49,7 @@ def move(conn: Connection, actor: User, campaign_id: int, to_status: str,
         if to_status == "closed":  # nobody may keep working on a closed campaign
             cur.execute("DELETE FROM leases WHERE campaign_id = ?", [campaign_id])
             pay.pay_on_close(cur, campaign, now)
+            campaign_completed(cur, campaign_id, "closed", now)  # for webhooks
 
     writing(conn, work)
     return campaigns.get(conn, campaign_id)

@@ -12,6 +12,7 @@ from core import campaigns, models, rollups, workflow
 from core.assign import answered_in, check_can_answer
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, NotFound
+from core.events import answer_submitted
 from core.users import User
 
 # An answer given in under this share of the campaign's expected time is flagged too fast.
@@ -93,6 +94,7 @@ def _submit(cur, user, item_id, answer, spec_version, now):
     cur.execute("UPDATE items SET response_count = response_count + 1, version = version + 1 "
                 "WHERE id = ?", [item_id])
     cur.execute("DELETE FROM leases WHERE item_id = ? AND user_id = ?", [item_id, user.id])
+    answer_submitted(cur, campaign, item_id, response_id, answered + 1, now)  # for webhooks
     cur.execute("INSERT INTO pay_ledger (user_id, campaign_id, response_id, kind, amount, note,"
                 " created_at) VALUES (?, ?, ?, 'item', ?, 'Answer submitted', ?)",
                 [user.id, campaign_id, response_id, campaign.pay_per_item, now])

@@ -30,6 +30,7 @@ from core import campaigns, rollups
 from core.campaigns import Campaign
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.events import team_moved
 from core.users import User
 
 STAGES = ("vote", "explain", "categorize", "done")
@@ -315,6 +316,7 @@ def advance_in(cur: Cursor, team_id: int, now: datetime,
         cur.execute("INSERT INTO revolt_events VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [team_id, swapped[0], campaign_id, stage, to_stage, reason, now])
         moves.append(Transition(team_id, swapped[0], stage, to_stage, reason))
+        team_moved(cur, campaign_id, team_id, to_stage, reason, now)  # for webhooks
         if cause is not None:
             _release_undecided(cur, team_id, stage, cause, now)
         stage, version = to_stage, swapped[0]

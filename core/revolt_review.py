@@ -16,6 +16,7 @@ import pandas as pd
 from core import campaigns, revolt
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Invalid, NotFound
+from core.events import emit
 from core.users import User
 
 # Why an ended team gave an item back, from its revolt_released row `r`, in words.
@@ -240,6 +241,7 @@ def map_concept(conn: Connection, actor: User, campaign_id: int, key: str,
                     " is_new = excluded.is_new, mapped_by = excluded.mapped_by, "
                     "mapped_at = excluded.mapped_at",
                     [campaign_id, key, label, as_new, actor.id, now])
+        emit(cur, campaign_id, "concepts.mapped", {"concept_key": key, "label": label}, now)
 
     writing(conn, work)
 

@@ -10,6 +10,7 @@ from datetime import datetime
 import bcrypt
 import pandas as pd
 
+from core import passwords, sessions
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Forbidden, Invalid, NotFound
 
@@ -55,17 +56,10 @@ def password_matches(password: str, password_hash: str) -> bool:
         return False  # passwords over bcrypt's 72 bytes can never have been set
 
 
-def password_problem(password: str, username: str = "") -> str | None:
-    """Why a new password is not acceptable, or None."""
-    if len(password) < 8:
-        return "Use at least 8 characters."
-    if len(password.encode()) > 72:
-        return "Use at most 72 bytes (bcrypt ignores the rest)."
-    if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
-        return "Mix letters and at least one digit."
-    if username and username.lower() in password.lower():
-        return "Do not include your username."
-    return None
+def password_problem(password: str, username: str = "", name: str = "",
+                     email: str = "") -> str | None:
+    """Why a new password is not acceptable (core/passwords.py), or None."""
+    return passwords.problem(password, username=username, name=name, email=email)
 
 
 def register(conn: Connection, *, username: str, name: str, email: str,
@@ -119,7 +113,7 @@ def _signup_problems(conn, username, name, email, password, pairs, allowed_domai
         domains = [d.strip().lower().lstrip("@") for d in allowed_domains if d.strip()]
         if domains and email.rsplit("@", 1)[1] not in domains:
             problems["email"] = f"Sign-up is limited to addresses at {', '.join(domains)}."
-    bad_password = password_problem(password, username)
+    bad_password = password_problem(password, username, name, email)
     if bad_password:
         problems["password"] = bad_password
     problem = expertise_problem(conn, pairs)
@@ -156,6 +150,12 @@ def expertise_problem(conn: Connection,
     return None
 
 
+def user_from_row(row) -> User:
+    """A User from (id, username, name, email, created_at, roles) as the look-ups select it."""
+    uid, uname, name, email, created, roles = row
+    return User(uid, uname, name, email, tuple(roles or ()), created)
+
+
 def get_user(conn: Connection, username: str) -> User:
     """The user with this username; NotFound if there is none."""
     with reading(conn) as cur:
@@ -167,43 +167,102 @@ def get_user(conn: Connection, username: str) -> User:
             [username.lower()]).fetchone()
     if row is None:
         raise NotFound(f"There is no account named {username!r}.")
-    uid, uname, name, email, created, roles = row
-    return User(uid, uname, name, email, tuple(roles or ()), created)
+    return user_from_row(row)
 
 
-def credentials(conn: Connection, username: str | None = None) -> dict:
-    """Credentials in streamlit-authenticator's shape: one user's, or everyone's when None."""
-    sql = ("SELECT u.username, u.name, u.email, u.password_hash, "
-           " array_agg(r.role) FILTER (WHERE r.role IS NOT NULL) "
-           "FROM users u LEFT JOIN user_roles r ON r.user_id = u.id ")
-    params: list = []
-    if username is not None:
-        sql += "WHERE u.username = ? "
-        params.append(username.lower())
+def sign_in_record(conn: Connection, username: str) -> tuple[User, str, bool] | None:
+    """(user, password hash, disabled) for a username typed at sign-in, or None."""
     with reading(conn) as cur:
-        rows = cur.execute(sql + "GROUP BY u.id, u.username, u.name, u.email, u.password_hash",
-                           params).fetchall()
-    return {"usernames": {
-        uname: {"name": name, "email": email, "password": pw, "roles": list(roles or [])}
-        for uname, name, email, pw, roles in rows}}
+        row = cur.execute(
+            "SELECT u.id, u.username, u.name, u.email, u.created_at, "
+            " array_agg(r.role ORDER BY r.role) FILTER (WHERE r.role IS NOT NULL), "
+            " u.password_hash, u.disabled_at IS NOT NULL "
+            "FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.username = ? "
+            "GROUP BY u.id, u.username, u.name, u.email, u.created_at, u.password_hash, "
+            "u.disabled_at", [username.strip().lower()]).fetchone()
+    return None if row is None else (user_from_row(row[:6]), row[6], bool(row[7]))
 
 
-def change_password(conn: Connection, user: User, current: str, new: str,
+def change_password(conn: Connection, user: User, current: str, new: str, now: datetime,
                     rounds: int = BCRYPT_ROUNDS) -> None:
-    """Replace the user's password after checking the current one."""
+    """Replace the user's password after checking the current one; ends all their sessions."""
     with reading(conn) as cur:
-        stored = cur.execute("SELECT password_hash FROM users WHERE id = ?", [user.id]).fetchone()
+        stored = cur.execute("SELECT password_hash, coalesce(password_unknown, false) "
+                             "FROM users WHERE id = ?", [user.id]).fetchone()
     if stored is None:
         raise NotFound("Your account no longer exists.")
+    if stored[1]:
+        raise Invalid(NO_PASSWORD)
     if not password_matches(current, stored[0]):
         raise Invalid("Please fix the highlighted fields.",
                       {"current": "This is not your current password."})
-    problem = password_problem(new, user.username)
+    problem = password_problem(new, user.username, user.name, user.email)
     if problem:
         raise Invalid("Please fix the highlighted fields.", {"new": problem})
     new_hash = hash_password(new, rounds)
-    writing(conn, lambda cur: cur.execute(
-        "UPDATE users SET password_hash = ?, is_demo = false WHERE id = ?", [new_hash, user.id]))
+
+    def work(cur: Cursor) -> None:
+        cur.execute("UPDATE users SET password_hash = ?, is_demo = false WHERE id = ?",
+                    [new_hash, user.id])
+        sessions.end_all_in(cur, user.id, now)  # a stolen cookie dies with the old password
+
+    writing(conn, work)
+
+
+NO_PASSWORD = ("You sign in with your company account, so Quorum keeps no password of yours to "
+               "change; change it with your company account.")
+
+
+def password_known(conn: Connection, user: User) -> bool:
+    """Whether the account has a password its owner knows (not one company sign-in created)."""
+    with reading(conn) as cur:
+        row = cur.execute("SELECT coalesce(password_unknown, false) FROM users WHERE id = ?",
+                          [user.id]).fetchone()
+    return row is not None and not row[0]
+
+
+def set_password(conn: Connection, username: str, password: str, now: datetime,
+                 rounds: int = BCRYPT_ROUNDS) -> None:
+    """Give an account a new password without the old one (operators and tests, not pages)."""
+    target = get_user(conn, username)
+    problem = password_problem(password, target.username, target.name, target.email)
+    if problem:
+        raise Invalid(problem)
+    new_hash = hash_password(password, rounds)
+
+    def work(cur: Cursor) -> None:
+        cur.execute("UPDATE users SET password_hash = ?, password_unknown = false WHERE id = ?",
+                    [new_hash, target.id])
+        cur.execute("DELETE FROM sign_in_failures WHERE scope = 'account' AND subject = ?",
+                    [target.username])  # the owner may sign in with it at once
+        sessions.end_all_in(cur, target.id, now)
+
+    writing(conn, work)
+
+
+def set_disabled(conn: Connection, actor: User, username: str, disabled: bool,
+                 now: datetime) -> User:
+    """Disable an account, ending its sessions at once, or enable it again (admins only)."""
+    require_role(actor, "admin")
+    target = get_user(conn, username)
+    if disabled and target.id == actor.id:
+        raise Invalid("You cannot disable your own account; ask another administrator.")
+
+    def work(cur: Cursor) -> None:
+        cur.execute("UPDATE users SET disabled_at = ? WHERE id = ?",
+                    [now if disabled else None, target.id])
+        if disabled:
+            sessions.end_all_in(cur, target.id, now)
+
+    writing(conn, work)
+    return target
+
+
+def is_disabled(conn: Connection, user: User) -> bool:
+    """Whether an admin disabled the account."""
+    with reading(conn) as cur:
+        row = cur.execute("SELECT disabled_at FROM users WHERE id = ?", [user.id]).fetchone()
+    return row is not None and row[0] is not None
 
 
 def expertise(conn: Connection, user_id: int) -> pd.DataFrame:
@@ -241,6 +300,7 @@ def list_users(conn: Connection, actor: User) -> pd.DataFrame:
     with reading(conn) as cur:
         return cur.execute(
             "SELECT u.id, u.username, u.name, u.email, u.created_at, "
+            " u.disabled_at IS NOT NULL AS disabled,"
             " (SELECT array_agg(role ORDER BY role) FROM user_roles r"
             "   WHERE r.user_id = u.id) AS roles,"
             " (SELECT array_agg(skill || ' · ' || language ORDER BY skill, language)"

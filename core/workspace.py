@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,8 +17,14 @@ DEMO_FILE = Path(__file__).resolve().parent.parent / "data" / "demo" / "workspac
 
 
 def ensure(conn: Connection, now: datetime, *, demo: bool,
-           rounds: int = users.BCRYPT_ROUNDS) -> None:
-    """Install the catalog, and on a database never set up before, load the demo if asked."""
+           rounds: int = users.BCRYPT_ROUNDS,
+           new_password: Callable[[], str] | None = None) -> dict[str, str]:
+    """Install the catalog, and on a database never set up before, load the demo if asked.
+
+    Returns the demo accounts' passwords (made by `new_password`) when it loaded the demo, or
+    replaced the published ones of a demo loaded by an older version: the caller shows them to
+    the operator; they are stored nowhere but as bcrypt hashes.
+    """
     def initialize(cur: Cursor) -> bool:
         catalog.install(cur)
         first = cur.execute("SELECT 1 FROM settings WHERE key = 'initialized_at'").fetchone()
@@ -26,7 +34,41 @@ def ensure(conn: Connection, now: datetime, *, demo: bool,
 
     # Replicas starting together take turns: one of them sets up the workspace.
     if writing(conn, initialize, one_at_a_time=("workspace", 0)) and demo:
-        load_demo(conn, now, rounds=rounds)
+        return load_demo(conn, now, rounds=rounds, new_password=new_password)
+    return replace_published_passwords(conn, rounds=rounds, new_password=new_password)
+
+
+def replace_published_passwords(conn: Connection, *, rounds: int = users.BCRYPT_ROUNDS,
+                                new_password: Callable[[], str] | None = None) -> dict[str, str]:
+    """Once, give the demo accounts whose password was never changed a new random one.
+
+    Versions before issue 12 gave them fixed passwords published in the README and on the
+    login page; returns the new ones (none when there is nothing to replace).
+    """
+    with reading(conn) as cur:
+        if not _needs_new_passwords(cur):
+            return {}
+        names = [r[0] for r in cur.execute(
+            "SELECT username FROM users WHERE is_demo ORDER BY id").fetchall()]
+    made = {name: (new_password or new_demo_password)() for name in names}
+    hashes = {name: users.hash_password(password, rounds) for name, password in made.items()}
+
+    def work(cur: Cursor) -> bool:
+        if not _needs_new_passwords(cur):
+            return False  # another process did it first
+        for name, password_hash in hashes.items():
+            cur.execute("UPDATE users SET password_hash = ? WHERE username = ? AND is_demo",
+                        [password_hash, name])
+        cur.execute("INSERT INTO settings VALUES ('demo_passwords', 'generated')")
+        return True
+
+    return made if writing(conn, work, one_at_a_time=("workspace", 0)) else {}
+
+
+def _needs_new_passwords(cur: Cursor) -> bool:
+    keys = {r[0] for r in cur.execute(
+        "SELECT key FROM settings WHERE key IN ('demo', 'demo_passwords')").fetchall()}
+    return keys == {"demo"}
 
 
 def demo_loaded(conn: Connection) -> bool:
@@ -35,36 +77,32 @@ def demo_loaded(conn: Connection) -> bool:
         return cur.execute("SELECT 1 FROM settings WHERE key = 'demo'").fetchone() is not None
 
 
-def demo_logins(conn: Connection) -> pd.DataFrame:
-    """Demo accounts whose published password still works, with that password and roles."""
-    if not demo_loaded(conn):
-        return pd.DataFrame(columns=["username", "password", "roles"])
-    spec = yaml.safe_load(DEMO_FILE.read_text())
-    passwords = {u["username"]: u["password"] for u in spec["users"]}
-    with reading(conn) as cur:
-        rows = cur.execute(
-            "SELECT u.username, array_agg(r.role ORDER BY r.role) FROM users u "
-            "JOIN user_roles r ON r.user_id = u.id WHERE u.is_demo GROUP BY u.username, u.id "
-            "ORDER BY u.id").fetchall()
-    return pd.DataFrame([(name, passwords[name], ", ".join(roles)) for name, roles in rows
-                         if name in passwords], columns=["username", "password", "roles"])
+def new_demo_password() -> str:
+    """A password for a demo account: four random words' worth of entropy (~100 bits)."""
+    return secrets.token_urlsafe(12)
 
 
-def load_demo(conn: Connection, now: datetime, *,
-              rounds: int = users.BCRYPT_ROUNDS, path: Path = DEMO_FILE) -> None:
-    """Create the demo users and campaigns described in data/demo/workspace.yaml."""
+def load_demo(conn: Connection, now: datetime, *, rounds: int = users.BCRYPT_ROUNDS,
+              path: Path = DEMO_FILE,
+              new_password: Callable[[], str] | None = None) -> dict[str, str]:
+    """Create the demo users and campaigns of data/demo/workspace.yaml; their passwords."""
     spec = yaml.safe_load(path.read_text())
     people: dict[str, users.User] = {}
+    made = {person["username"]: (new_password or new_demo_password)()
+            for person in spec["users"]}
     for person in spec["users"]:
-        people[person["username"]] = _demo_user(conn, person, now, rounds)
+        people[person["username"]] = _demo_user(conn, person, made[person["username"]], now,
+                                                rounds)
     for item in spec["campaigns"]:
         _demo_campaign(conn, people[item["owner"]], item, now)
     demo_history.load(conn, people["rita"], now, rounds)
-    writing(conn, lambda cur: cur.execute("INSERT INTO settings VALUES ('demo', 'loaded')"))
+    writing(conn, lambda cur: cur.execute(
+        "INSERT INTO settings VALUES ('demo', 'loaded'), ('demo_passwords', 'generated')"))
+    return made
 
 
-def _demo_user(conn, person: dict, now: datetime, rounds: int) -> users.User:
-    password_hash = users.hash_password(person["password"], rounds)
+def _demo_user(conn, person: dict, password: str, now: datetime, rounds: int) -> users.User:
+    password_hash = users.hash_password(password, rounds)
 
     def work(cur: Cursor) -> None:
         user_id = cur.execute(

@@ -99,9 +99,10 @@ def start(replicas: int = 2, port: int | None = None, extra_env: dict[str, str] 
     database = local_postgres.start()
     database_url = database.url("postgres")
     env = {**os.environ, **(extra_env or {}), "QUORUM_DATABASE_URL": database_url,
-           # Every replica signs and checks the same cookies.
-           "QUORUM_COOKIE_KEY": secrets.token_urlsafe(48),
-           "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_urlsafe(48)}
+           # Every replica checks the cookies of Streamlit's own sign-in (st.login) alike; and
+           # the demo's generated passwords are written to this deployment's folder.
+           "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_urlsafe(48),
+           "QUORUM_DB": str(folder / "quorum.duckdb"), "QUORUM_TRUSTED_PROXY": "1"}
     deployment = Deployment(folder, database, database_url, env,
                             port=port or local_postgres.free_port())
     try:

@@ -6,7 +6,10 @@ demo workspace is built before anyone visits; a page under AppTest opens it on i
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
+from pathlib import Path
 
 from core import db, workspace
 from core.db import Connection
@@ -26,8 +29,33 @@ def connection(s: settings.Settings | None = None) -> Connection:
     with _lock:
         if key not in _open:
             conn = db.connect(key[0])
-            workspace.ensure(conn, settings.now(), demo=s.demo, rounds=s.bcrypt_rounds)
+            made = workspace.ensure(conn, settings.now(), demo=s.demo, rounds=s.bcrypt_rounds)
+            if made:
+                announce_demo_passwords(made, s.db_path.parent)
             worker.start(conn, s.quality_every_seconds)
+            worker.start_webhooks(conn, s)
             _open[key] = conn
         return _open[key]
 
+
+
+PASSWORDS_FILE = "demo_passwords.txt"
+
+
+def announce_demo_passwords(passwords: dict[str, str], folder: Path) -> Path:
+    """Show the operator the demo accounts' new passwords: on the console, and in an owner-only
+    file in `folder` (beside the DuckDB file; data/ by default). Nobody else is shown them."""
+    lines = ["# Quorum's demo workspace: its accounts and the passwords made when it was "
+             "created.", "# Change one on the account's Profile page; this file is not updated.",
+             *(f"{name} {password}" for name, password in passwords.items())]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / PASSWORDS_FILE
+    fd, draft = tempfile.mkstemp(dir=folder, prefix=".demo_passwords-")  # 0600 from birth
+    with os.fdopen(fd, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    os.replace(draft, target)
+    print("\n".join(["", "Quorum: the demo workspace was created. Its logins (also in "
+                     f"{target}, readable by this user only):",
+                     *(f"  {name:<8} {password}" for name, password in passwords.items()), ""]),
+          flush=True)
+    return target

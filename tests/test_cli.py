@@ -132,3 +132,29 @@ def test_on_postgres_the_command_line_works_while_the_app_holds_the_database(
                        [campaign_id]).fetchone()[0] == 2
     assert len(pd.read_parquet(out)) == 2
     app.close()
+
+
+def test_an_operator_sets_a_forgotten_password_and_the_old_sessions_end(tmp_path, monkeypatch,
+                                                                        capsys):
+    from core import sessions, signin, users
+    from tests.conftest import FAST_ROUNDS, NOW
+
+    path, _ = campaign_on_disk(tmp_path)
+    conn = db.connect(path)
+    token = sessions.create(conn, users.get_user(conn, "rita"), NOW, hours=8)
+    conn.close()
+    typed = iter(["lantern-pepper-orbit", "lantern-pepper-orbit", "password1", "password1",
+                  "a-b", "c-d"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(typed))
+    monkeypatch.setenv("QUORUM_BCRYPT_ROUNDS", str(FAST_ROUNDS))
+    assert cli.main(["set-password", "--user", "rita", "--db", str(path)]) == 0
+    assert "signed them out everywhere" in capsys.readouterr().out
+    assert cli.main(["set-password", "--user", "rita", "--db", str(path)]) == 2
+    assert "not a common password" in capsys.readouterr().err
+    assert cli.main(["set-password", "--user", "rita", "--db", str(path)]) == 2
+    assert "differ" in capsys.readouterr().err
+    conn = db.connect(path)
+    assert sessions.lookup(conn, token, NOW) is None
+    assert signin.authenticate(conn, "rita", "lantern-pepper-orbit", client=None, now=NOW,
+                               rounds=FAST_ROUNDS).username == "rita"
+    conn.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import tomllib
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from server import settings
+from tests.signin import sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 _watching: list[tuple[Path, list[int]]] = []
@@ -24,41 +23,6 @@ def _note_key_file_modes(event: str, args: tuple) -> None:
 
 
 sys.addaudithook(_note_key_file_modes)  # audit hooks cannot be removed: it idles when unwatched
-
-
-def test_the_generated_cookie_key_is_never_readable_by_others(tmp_path):
-    key_file = tmp_path / "cookie_key"
-    modes: list[int] = []
-    old = os.umask(0o022)  # a usual umask: a plain write would make the file world-readable
-    _watching.append((key_file, modes))
-    try:
-        key = settings.cookie_key(None, tmp_path / "quorum.duckdb")
-    finally:
-        _watching.clear()
-        os.umask(old)
-    assert modes and set(modes) == {0o600}, [oct(m) for m in modes]
-    assert len(key) >= 32
-    assert settings.cookie_key(None, tmp_path / "quorum.duckdb") == key
-    assert [p.name for p in tmp_path.iterdir()] == ["cookie_key"], "no draft is left behind"
-
-
-def test_a_short_configured_cookie_key_is_refused_with_what_to_set(tmp_path):
-    with pytest.raises(settings.SettingsError) as error:
-        settings.cookie_key("only-twenty-bytes-xx", tmp_path / "quorum.duckdb")
-    assert "is 20 bytes" in str(error.value) and "32 bytes or more" in str(error.value)
-    assert settings.cookie_key("k" * 32, tmp_path / "quorum.duckdb") == "k" * 32
-
-
-def test_the_app_does_not_start_on_a_short_cookie_key(tmp_path, monkeypatch):
-    monkeypatch.setenv("QUORUM_DB", str(tmp_path / "quorum.duckdb"))
-    monkeypatch.setenv("QUORUM_BCRYPT_ROUNDS", "4")
-    at = AppTest.from_file("../app.py", default_timeout=30)
-    at.secrets["cookie_key"] = "too-short"
-    at.run()
-    assert not at.exception
-    assert len(at.error) == 1
-    assert "cookie_key" in at.error[0].value and "32 bytes or more" in at.error[0].value
-    assert not at.text_input, "no login form while the key is unfit"
 
 
 def test_uncaught_errors_show_no_details_to_visitors():
@@ -77,8 +41,7 @@ def admin_app(tmp_path, monkeypatch):
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     at = AppTest.from_file("../app.py", default_timeout=30)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = "admin"
+    sign_in(at, "admin")
     at.run()
     return at, temp
 
@@ -126,3 +89,12 @@ def test_an_export_leaves_no_folder_behind(admin_app):
     assert not at.exception
     assert at.get("download_button"), "the download is offered"
     assert leftovers(temp) == []
+
+
+def test_a_bad_sign_in_setting_stops_the_app_with_what_to_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUORUM_DB", str(tmp_path / "quorum.duckdb"))
+    monkeypatch.setenv("QUORUM_AUTH", "passwords")
+    at = AppTest.from_file("../app.py", default_timeout=30).run()
+    assert not at.exception
+    assert "QUORUM_AUTH" in at.error[0].value and "password, sso or both" in at.error[0].value
+    assert not at.text_input, "no login form while the setting is wrong"

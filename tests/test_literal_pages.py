@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from core import campaigns, db, users, workspace
 from tests.conftest import NOW
 from tests.rendered import shown, tags
+from tests.signin import sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "![x](http://127.0.0.2:9/leak) :red[red] :material/home: :smile: <b>b</b> example\\.com"
@@ -57,8 +58,7 @@ def site(tmp_path, monkeypatch):
 
     def app(username: str, page: str, **query: str) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        at.session_state["authentication_status"] = True
-        at.session_state["username"] = username
+        sign_in(at, username)
         for key, value in query.items():
             at.query_params[key] = value
         at.run()

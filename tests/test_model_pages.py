@@ -13,6 +13,7 @@ from core import db, users, workspace
 from tests.fake_openai import Delay, Drop, FakeOpenAI, HttpError, Malformed, Reply
 from tests.mitl import RANK, item_prompt_form, legacy_model, model_campaign, register
 from tests.rendered import shown
+from tests.signin import sign_in
 from tests.test_pages import texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,8 +59,7 @@ def site(tmp_path, monkeypatch, fake):
         def app(username: str, page: str, **query: str) -> AppTest:
             at = AppTest.from_file(str(ROOT / page) if page.startswith("views/models")
                                    else str(ROOT / "app.py"), default_timeout=30)
-            at.session_state["authentication_status"] = True
-            at.session_state["username"] = username
+            sign_in(at, username)
             for key, value in query.items():
                 at.query_params[key] = value
             at.run()

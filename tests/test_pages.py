@@ -6,14 +6,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.rendered import shown
+from tests.signin import demo_password, demo_passwords, open_address, sign_in
 
 REQUESTER_PAGES = ["views/campaigns.py", "views/design.py", "views/monitor.py",
-                   "views/review.py", "views/concepts.py", "views/models.py"]
+                   "views/review.py", "views/concepts.py", "views/models.py",
+                   "views/webhooks.py"]
 ROLE_PAGES = {
     "ada": ["views/home.py", "views/label.py", "views/lobby.py", "views/leaderboard.py",
             "views/profile.py"],
     "rita": REQUESTER_PAGES + ["views/profile.py"],                         # requester
-    "admin": REQUESTER_PAGES + ["views/impact.py", "views/users.py",        # admin + requester
+    "admin": REQUESTER_PAGES + ["views/impact.py", "views/users.py", "views/directory.py",
                                 "views/profile.py"],
 }
 ALL_PAGES = sorted({p for pages in ROLE_PAGES.values() for p in pages})
@@ -29,8 +31,7 @@ def app(tmp_path, monkeypatch):
     def make(username: str | None = None) -> AppTest:
         at = AppTest.from_file("../app.py", default_timeout=30)
         if username:
-            at.session_state["authentication_status"] = True
-            at.session_state["username"] = username
+            sign_in(at, username)
         return at.run()
 
     return make
@@ -43,12 +44,15 @@ def texts(at: AppTest) -> str:
     return "\n".join(shown(p) for p in parts)
 
 
-def test_logged_out_visitors_see_login_with_demo_accounts(app):
+def test_logged_out_visitors_see_login_without_any_password(app, tmp_path):
     at = app()
     assert not at.exception
-    assert "Demo accounts" in texts(at)
+    assert "demo_passwords.txt" in texts(at)
+    for password in demo_passwords(tmp_path).values():
+        assert password not in texts(at) and password not in str(at.get("arrow_data_frame"))
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("views/home.py").run()
+
 
 
 @pytest.mark.parametrize("username", list(ROLE_PAGES))
@@ -63,18 +67,33 @@ def test_each_role_renders_each_of_its_pages(app, username):
 @pytest.mark.parametrize("username", list(ROLE_PAGES))
 def test_roles_cannot_reach_other_roles_pages(app, username):
     at = app(username)
-    for page in set(ALL_PAGES) - set(ROLE_PAGES[username]):
+    for page in sorted(set(ALL_PAGES) - set(ROLE_PAGES[username])):
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page(page).run()
+        # Its address says so, and where to go, instead of Streamlit's "Page not found".
+        open_address(at, page.removeprefix("views/").removesuffix(".py")).run()
+        assert not at.exception
+        title = shown(at.title[0].value)
+        assert title.startswith("You don't have access to "), (page, title)
+        assert "ask an administrator" in texts(at)
 
 
-def test_login_form_signs_in_and_shows_the_landing_page(app):
-    at = app()
-    at.text_input[0].input("ada")
-    at.text_input[1].input("quorum-expert-1")
+def test_a_deep_link_signs_in_and_lands_on_its_page(app, tmp_path):
+    at = open_address(app(), "review").run()
+    assert "Log in" in texts(at)
+    at.text_input[0].input("rita")
+    at.text_input[1].input(demo_password(tmp_path, "rita"))
     at.button[0].click().run()
     assert not at.exception
-    assert at.session_state["username"] == "ada"
+    assert shown(at.title[0].value) == "Review answers"
+
+
+def test_login_form_signs_in_and_shows_the_landing_page(app, tmp_path):
+    at = app()
+    at.text_input[0].input("ada")
+    at.text_input[1].input(demo_password(tmp_path, "ada"))
+    at.button[0].click().run()
+    assert not at.exception
     assert "Hello, Ada" in texts(at)
     assert "Spot the bug in short Python functions" in texts(at)
     assert "Classify commercial contract clauses" not in texts(at)
@@ -86,7 +105,7 @@ def test_wrong_password_is_refused(app):
     at.text_input[1].input("not-the-password-1")
     at.button[0].click().run()
     assert "do not match" in texts(at)
-    assert not at.session_state["authentication_status"]
+    assert "Log out" not in [b.label for b in at.button]
 
 
 def fill_signup(at: AppTest, **values) -> AppTest:
@@ -105,7 +124,7 @@ def fill_signup(at: AppTest, **values) -> AppTest:
 def test_sign_up_creates_an_expert_who_sees_matching_campaigns(app):
     at = fill_signup(app())
     assert not at.exception
-    assert at.session_state["username"] == "grace"
+    assert "Log out" in [b.label for b in at.button]
     assert "Classify commercial contract clauses" in texts(at)
     assert "Spot the bug in short Python functions" not in texts(at)
 
@@ -116,7 +135,7 @@ def test_sign_up_problems_appear_beside_the_fields(app):
     errors = [e.value for e in at.error]
     assert any("taken" in e for e in errors)
     assert any("passwords differ" in e for e in errors)
-    assert not at.session_state["authentication_status"]
+    assert "Log out" not in [b.label for b in at.button]
 
 
 def test_labeling_page_submits_and_confirms_with_the_count(app):
@@ -164,3 +183,13 @@ def test_admin_changes_roles_on_the_users_page(app):
     at_ada = app("ada")
     at_ada.switch_page("views/campaigns.py").run()
     assert not at_ada.exception
+
+
+def test_with_passwords_off_the_login_page_offers_no_password_form(app, monkeypatch):
+    monkeypatch.setenv("QUORUM_AUTH", "sso")
+    at = app()
+    assert not at.exception
+    assert not at.text_input, "no username or password field"
+    assert "no identity provider is configured" in texts(at)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("views/signup.py").run()  # sign-up is not offered either

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import new_postgres_database
+from tests.signin import sign_in
 from tests.test_pages import ROLE_PAGES
 
 
@@ -20,8 +21,7 @@ def test_each_role_renders_each_of_its_pages_on_postgres(database_url, monkeypat
     monkeypatch.setenv("QUORUM_BCRYPT_ROUNDS", "4")
     monkeypatch.delenv("QUORUM_EMPTY", raising=False)
     at = AppTest.from_file("../app.py", default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
+    sign_in(at, username)
     at.run()
     assert not at.exception, at.exception
     for page in ROLE_PAGES[username]:

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core import catalog
 from core.errors import Invalid
 from tests.rendered import shown
+from tests.signin import sign_in
 from ui import format as fmt
 from ui.feedback import field_label, problem_lines
 
@@ -108,8 +109,7 @@ def app(tmp_path, monkeypatch):
 
     def make(username: str, page: str | None = None, **query: str) -> AppTest:
         at = AppTest.from_file("../app.py", default_timeout=60)
-        at.session_state["authentication_status"] = True
-        at.session_state["username"] = username
+        sign_in(at, username)
         at.run()
         if page:
             at.query_params.update(query)

@@ -19,6 +19,7 @@ from core import db, revolt, revolt_lobby, users
 from server import settings
 from tests.conftest import FAST_ROUNDS, NOW
 from tests.rendered import shown
+from tests.signin import sign_in
 from ui import team
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,8 +58,7 @@ def harness(tmp_path, monkeypatch):
 
     def app(username: str, page: str = "views/lobby.py", **query) -> AppTest:
         at = AppTest.from_file(str(home / "harness.py"), default_timeout=30)
-        at.session_state["authentication_status"] = True
-        at.session_state["username"] = username
+        sign_in(at, username)
         at.query_params.update({k: str(v) for k, v in query.items()})
         at.switch_page(page) if page != "views/home.py" else None
         return at.run()

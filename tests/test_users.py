@@ -36,7 +36,8 @@ def test_username_and_email_are_normalized(conn):
     ("name", {"name": "  "}, "Enter your name"),
     ("email", {"email": "not-an-email"}, "e-mail address"),
     ("password", {"password": "short1"}, "at least 8"),
-    ("password", {"password": "lettersonly"}, "digit"),
+    ("password", {"password": "password1"}, "common password"),
+    ("password", {"password": "qwertyuiop"}, "three or four unrelated words"),
     ("password", {"password": "grace-is-1-great"}, "username"),
     ("password", {"password": "a1" * 40}, "72 bytes"),
     ("expertise", {"expertise": []}, "at least one skill"),
@@ -69,26 +70,25 @@ def test_allowed_domains_limit_sign_up(conn):
     assert user.email == "grace@quorum.example"
 
 
-def test_credentials_hold_hashes_not_passwords(conn):
+def test_the_sign_in_record_holds_a_hash_not_the_password(conn):
     register(conn)
-    creds = users.credentials(conn)["usernames"]["grace"]
-    assert creds["password"].startswith("$2b$") and "cobol" not in creds["password"]
-    assert users.password_matches("cobol-rules-1959", creds["password"])
-    assert set(users.credentials(conn, "grace")["usernames"]) == {"grace"}
-    assert users.credentials(conn, "nobody") == {"usernames": {}}
+    user, stored, disabled = users.sign_in_record(conn, " Grace ")
+    assert user.username == "grace" and not disabled
+    assert stored.startswith("$2b$") and "cobol" not in stored
+    assert users.password_matches("cobol-rules-1959", stored)
+    assert users.sign_in_record(conn, "nobody") is None
 
 
 def test_change_password_checks_the_current_one(conn):
     user = register(conn)
     with pytest.raises(Invalid) as refused:
-        users.change_password(conn, user, "wrong-password-1", "new-secret-22", FAST_ROUNDS)
+        users.change_password(conn, user, "wrong-password-1", "new-secret-22", NOW, FAST_ROUNDS)
     assert "current" in refused.value.problems
     with pytest.raises(Invalid) as weak:
-        users.change_password(conn, user, "cobol-rules-1959", "weak", FAST_ROUNDS)
+        users.change_password(conn, user, "cobol-rules-1959", "weak", NOW, FAST_ROUNDS)
     assert "new" in weak.value.problems
-    users.change_password(conn, user, "cobol-rules-1959", "new-secret-22", FAST_ROUNDS)
-    stored = users.credentials(conn, "grace")["usernames"]["grace"]["password"]
-    assert users.password_matches("new-secret-22", stored)
+    users.change_password(conn, user, "cobol-rules-1959", "new-secret-22", NOW, FAST_ROUNDS)
+    assert users.password_matches("new-secret-22", users.sign_in_record(conn, "grace")[1])
 
 
 def test_only_admins_manage_roles(conn, make_user):

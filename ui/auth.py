@@ -1,126 +1,113 @@
-"""Login, logout and the session cookie.
+"""Sign-in, the session cookie, log out.
 
-streamlit-authenticator draws the login form and checks the password. It renders a cookie
-component on every run it is built in, and that component posts a value (and so a rerun) each
-time it mounts, which can undo a page change. So it is built only by the login form; the
-cookie it would read is checked here, and written and deleted by a small script.
+A sign-in creates a session in the database (core/sessions.py). The tab that signed in keeps
+its token in `st.session_state` (server-side only), so it is signed in at once; the browser
+gets a session of its own as an HttpOnly cookie, which a script cannot write: the next run
+asks the `/auth/session` route (server/routes.py), from the page, to exchange a one-time code
+for it. Every run looks the session up again (one indexed query), so a session ended
+anywhere (log out, password change, an admin disabling the account) signs that person out on
+their next interaction in every browser.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from datetime import datetime, timedelta
 
-import jwt
 import streamlit as st
-import streamlit_authenticator as stauth
 
-from core import users
-from core.errors import NotFound
-from server import settings
+from core import sessions, signin, users
+from core.errors import DomainError
+from server import routes, settings
 from ui import state
-from ui.text import literal
 
-COOKIE_NAME = "quorum_auth"
-COOKIE_DAYS = 14
-_SESSION_KEYS = ("name", "username", "authentication_status", "email", "roles")
+COOKIE_NAME = routes.SESSION_COOKIE
+TOKEN_KEY = state.TOKEN_KEY
+_CODE_KEY = "_cookie_code"
+_FORGET_KEY = "_forget_cookie"
 
 
-def _cookie_key() -> str:
+def sso_configured() -> bool:
+    """Whether an identity provider is configured for st.login ([auth] in secrets.toml)."""
     try:
-        configured = st.secrets.get("cookie_key")
+        return "auth" in st.secrets
     except FileNotFoundError:
-        configured = None
-    s = settings.load()
-    return settings.cookie_key(configured or s.cookie_key, s.db_path)
+        return False
 
 
-def require_cookie_key() -> None:
-    """Stop every page with what to set when the configured cookie key is unfit to sign with."""
-    try:
-        _cookie_key()
-    except settings.SettingsError as error:
-        st.error(str(error), icon=":material/key:")
-        st.stop()
+def mode() -> str:
+    """How people sign in here: "password", "sso" or "both" (settings.auth_mode)."""
+    return settings.auth_mode(settings.load(), sso_configured())
 
 
-def restore_from_cookie() -> None:
-    """Sign in from a valid, unexpired session cookie naming an existing account."""
-    token = st.context.cookies.get(COOKIE_NAME)
-    if not token or st.session_state.get("logout"):
-        return
-    try:
-        claims = jwt.decode(token, _cookie_key(), algorithms=["HS256"])
-    except jwt.InvalidTokenError:
-        return  # signed with another key, or tampered with: show the login form
-    if claims.get("exp_date", 0) < time.time():
-        return
-    try:
-        user = users.get_user(state.connection(), str(claims.get("username", "")))
-    except NotFound:
-        return
-    sign_in(user)
+def password_allowed() -> bool:
+    """Whether password sign-in and sign-up are on."""
+    return mode() != "sso"
 
 
-def login_form() -> None:
-    """The login form; reruns the app once the user is signed in."""
-    if st.session_state.get("authentication_status"):
-        return  # already signed in: app.py draws the signed-in pages on the next run
-    hide_cookie_components()
-    auth = stauth.Authenticate(users.credentials(state.connection()), COOKIE_NAME, _cookie_key(),
-                               COOKIE_DAYS, auto_hash=False, login_sleep_time=0)
-    try:
-        auth.login(location="main", key="login", fields={
-            "Form name": "Log in", "Username": "Username", "Password": "Password",
-            "Login": "Log in"})
-    except stauth.LoginError as error:
-        st.error(literal(error))
-    status = st.session_state.get("authentication_status")
-    if status:
-        st.rerun()
-    elif status is False:
-        st.error("That username and password do not match. Check both and try again.")
+def current_user() -> users.User | None:
+    """The user of this tab's live session, or None."""
+    return state.current_user()
 
 
 def sign_in(user: users.User) -> None:
-    """Start a session for the user, as a login would."""
-    st.session_state.update(authentication_status=True, username=user.username, name=user.name,
-                            email=user.email, roles=list(user.roles), logout=None)
+    """Start a session for an identified account: this tab at once, the browser's cookie next.
+
+    The one entry for every way in (password, sign-up, single sign-on); the caller reruns.
+    """
+    conn, now = state.connection(), settings.now()
+    st.session_state[TOKEN_KEY] = sessions.create(conn, user, now, settings.load().session_hours)
+    st.session_state[_CODE_KEY] = sessions.issue_code(conn, user, now)
+    st.session_state.pop(_FORGET_KEY, None)
 
 
-def keep_cookie(username: str) -> None:
-    """Write the session cookie until the browser sends it back (its first page load after)."""
-    if COOKIE_NAME in st.context.cookies:
-        return
-    expires = datetime.now() + timedelta(days=COOKIE_DAYS)
-    # The same token streamlit-authenticator writes and reads back.
-    token = jwt.encode({"username": username, "exp_date": expires.timestamp()}, _cookie_key(),
-                       algorithm="HS256")
-    _set_cookie(f"{COOKIE_NAME}={token}; max-age={COOKIE_DAYS * 86400}")
+def log_in_with_password(username: str, password: str) -> DomainError | None:
+    """Check a typed username and password (throttled) and sign in; the refusal, if any."""
+    config = settings.load()
+    try:
+        user = signin.authenticate(state.connection(), username, password,
+                                   client=client_address(config.trusted_proxy),
+                                   now=settings.now(), throttle=config.throttle,
+                                   rounds=config.bcrypt_rounds)
+    except DomainError as refusal:
+        return refusal
+    sign_in(user)
+    return None
+
+
+def client_address(trusted_proxy: bool) -> str | None:
+    """Where the request came from: the socket's peer, or behind a trusted proxy the address
+    it saw (the last X-Forwarded-For entry: earlier ones are whatever the client sent)."""
+    if trusted_proxy:
+        forwarded = st.context.headers.get("X-Forwarded-For", "")
+        hops = [hop.strip() for hop in str(forwarded or "").split(",") if hop.strip()]
+        if hops:
+            return hops[-1]
+    address = st.context.ip_address
+    return address if isinstance(address, str) else None  # None: unknown (AppTest)
 
 
 def log_out() -> None:
-    """End the session (a button callback: it runs before the page is drawn again)."""
-    for key in _SESSION_KEYS:
-        st.session_state[key] = None
-    st.session_state["logout"] = True  # stops streamlit-authenticator reading the old cookie
-    st.session_state["_forget_cookie"] = True
+    """End every session of the signed-in person, in every browser (a button callback)."""
+    user = current_user()
+    if user is not None:
+        sessions.end_all(state.connection(), user, settings.now())
+    st.session_state.pop(TOKEN_KEY, None)
+    st.session_state.pop(_CODE_KEY, None)
+    st.session_state[_FORGET_KEY] = True
 
 
-def forget_cookie_after_logout() -> None:
-    """Delete the session cookie in the browser on the run after a logout."""
-    if st.session_state.pop("_forget_cookie", False):
-        _set_cookie(f"{COOKIE_NAME}=; max-age=0")
+def hand_over_cookie() -> None:
+    """After a sign-in or log out, have the browser fetch (or drop) its HttpOnly cookie."""
+    code = st.session_state.pop(_CODE_KEY, None)
+    if code:
+        _fetch(f"/auth/session?code={code}", "GET")
+    elif st.session_state.pop(_FORGET_KEY, False):
+        _fetch("/auth/signout", "POST")
 
 
-def _set_cookie(cookie: str) -> None:
-    script = f"<script>document.cookie = {json.dumps(cookie + '; path=/; samesite=strict')};"
+def _fetch(url: str, method: str) -> None:
+    # Same-origin fetch: the browser stores the response's Set-Cookie, HttpOnly included.
+    script = (f"<script>fetch({json.dumps(url)}, {{method: {json.dumps(method)}, "
+              "credentials: 'same-origin', cache: 'no-store'});</script>")
     with st.sidebar:
-        st.html(script + "</script>", unsafe_allow_javascript=True)
-
-
-def hide_cookie_components() -> None:
-    """The login screen's cookie components draw nothing, but their containers leave gaps."""
-    st.html("<style>.st-key-init, .st-key-set, .st-key-delete "
-            "{position: absolute; height: 0; overflow: hidden; margin: 0}</style>")
+        st.html(script, unsafe_allow_javascript=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import users
+from core import sessions, users
 from core.db import Connection
-from core.errors import NotFound
-from server import runtime
+from server import routes, runtime, settings
+
+TOKEN_KEY = "_session_token"  # this tab's session token (ui/auth.py), kept server-side
 
 
 def connection() -> Connection:
@@ -15,15 +16,15 @@ def connection() -> Connection:
     return runtime.connection()
 
 
+def session_token() -> str | None:
+    """This tab's session token, else the one the browser's HttpOnly cookie carries."""
+    token = st.session_state.get(TOKEN_KEY) or st.context.cookies.get(routes.SESSION_COOKIE)
+    return token if isinstance(token, str) else None
+
+
 def current_user() -> users.User | None:
-    """The signed-in user, read fresh from the database, or None."""
-    username = st.session_state.get("username")
-    if not st.session_state.get("authentication_status") or not username:
-        return None
-    try:
-        return users.get_user(connection(), username)
-    except NotFound:
-        return None
+    """The user of a live session (looked up afresh: it may have been ended), or None."""
+    return sessions.lookup(connection(), session_token(), settings.now())
 
 
 def require_user() -> users.User:

@@ -5,10 +5,11 @@ import streamlit as st
 from core import campaigns, catalog, pay, profile, quality, users
 from core.errors import DomainError, Invalid
 from server import settings
-from ui import state
+from ui import auth, state
 from ui.feedback import field_error, flash, show_error
 from ui.format import expertise, headers, money, status_name
 from ui.text import literal
+from ui.tokens import show_tokens
 
 # The pay ledger's kinds of row, as an expert reads them.
 PAY_KINDS = {"item": "Answer", "reversal": "Reversal", "bonus": "Quality bonus",
@@ -130,20 +131,31 @@ if user.has("requester"):
     d.metric("Answers collected", f"{int(owned['answers'].sum()):,}")
     st.page_link("views/campaigns.py", label="Open your campaigns", icon=":material/folder:")
 
-st.subheader("Change password")
-password_error: Invalid | None = st.session_state.get("password_error")
-with st.form("change-password", clear_on_submit=True):
-    current = st.text_input("Current password", type="password")
-    field_error(password_error, "current")
-    new = st.text_input("New password", type="password",
-                        help="At least 8 characters with letters and a digit.")
-    field_error(password_error, "new")
-    if st.form_submit_button("Change password"):
-        try:
-            users.change_password(conn, user, current, new, settings.load().bcrypt_rounds)
-        except Invalid as problem:
-            st.session_state["password_error"] = problem
-        else:
-            st.session_state.pop("password_error", None)
-            flash("Password changed.", ":material/lock:")
-        st.rerun()
+if not users.password_known(conn, user):  # created by company sign-in: no password
+    st.subheader("Password")
+    st.info(users.NO_PASSWORD, icon=":material/domain:")
+else:
+    st.subheader("Change password")
+    password_error: Invalid | None = st.session_state.get("password_error")
+    with st.form("change-password", clear_on_submit=True):
+        current = st.text_input("Current password", type="password")
+        field_error(password_error, "current")
+        new = st.text_input("New password", type="password",
+                            help="At least 8 characters and not a common password; three or four "
+                                 "unrelated words work well. Changing it signs you out everywhere "
+                                 "else.")
+        field_error(password_error, "new")
+        if st.form_submit_button("Change password"):
+            try:
+                users.change_password(conn, user, current, new, settings.now(),
+                                      settings.load().bcrypt_rounds)
+            except Invalid as problem:
+                st.session_state["password_error"] = problem
+            else:
+                st.session_state.pop("password_error", None)
+                auth.sign_in(user)  # every session ended with the old password; this one goes on
+                flash("Password changed. Every other browser signed in as you was signed out.",
+                      ":material/lock:")
+            st.rerun()
+
+show_tokens(conn, user, now)  # personal access tokens for the HTTP API

@@ -15,6 +15,10 @@ skills, languages = catalog.skills(conn), catalog.languages(conn)
 error: Invalid | None = st.session_state.get("signup_error")
 
 st.title("Create your Quorum account")
+if not auth.password_allowed():
+    st.info("Accounts here come from your company's single sign-on: log in with it instead.")
+    st.page_link("views/login.py", label="Log in", icon=":material/login:")
+    st.stop()
 st.markdown("Tell us what you know: you will see the campaigns that ask for your skills "
             "in your languages. You can change these later on your profile.")
 if config.allowed_email_domains:
@@ -32,7 +36,8 @@ with st.form("signup"):
     email = st.text_input("Work e-mail", key="signup_email")
     field_error(error, "email")
     password = st.text_input("Password", type="password", key="signup_password",
-                             help="At least 8 characters with letters and a digit.")
+                             help="At least 8 characters and not a common password; three or "
+                                  "four unrelated words work well.")
     field_error(error, "password")
     confirm = st.text_input("Repeat password", type="password", key="signup_confirm")
     field_error(error, "confirm")

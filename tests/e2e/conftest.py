@@ -15,6 +15,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from tests.signin import demo_password
+
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
@@ -22,6 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60
 QUIET_MS = 1000
+DATA_DIRS: dict[str, Path] = {}  # a started server's URL → the folder of its database
 
 # Notes when the app last did something: a script run starting or ending, or a component posting
 # a value (which reruns the script). The login cookie's components post one after they mount.
@@ -103,6 +106,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
         processes.append(process)
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, process, log)
+        DATA_DIRS[url] = Path(env["QUORUM_DB"]).parent
         return url
 
     yield start
@@ -163,9 +167,8 @@ def settle(page: Page) -> None:
 def change_page(page: Page, target: Locator, landmark: Locator, attempts: int = 3) -> None:
     """Click `target`, which leads to another page, until `landmark` shows there for good.
 
-    A page change remounts streamlit-authenticator's cookie component, which posts the cookies
-    again; now and then the rerun that causes carries the previous page and undoes the change,
-    so the click is repeated, as a user would.
+    A rerun that lands while the page changes (a fragment's tick, a component posting a value)
+    can carry the previous page and undo the change, so the click is repeated, as a user would.
     """
     for _ in range(attempts):
         target.click()
@@ -179,8 +182,13 @@ def change_page(page: Page, target: Locator, landmark: Locator, attempts: int = 
     expect(landmark.first).to_be_visible()
 
 
-def log_in(page: Page, server: str, username: str, password: str) -> None:
-    """Sign in through the login form and wait until the signed-in frame is drawn."""
+def log_in(page: Page, server: str, username: str, password: str | None = None) -> None:
+    """Sign in through the login form and wait until the signed-in frame is drawn.
+
+    Without a password, a demo account's generated one is read from the server's data folder.
+    """
+    if password is None:
+        password = demo_password(DATA_DIRS[server], username)
     page.goto(server)
     settle(page)
     page.get_by_label("Username", exact=True).fill(username)

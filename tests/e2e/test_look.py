@@ -15,11 +15,11 @@ DEMO_BUILD_SECONDS = 8
 
 
 def visit(page: Page, server: str) -> float:
-    """Seconds from opening the site to the login form with its demo accounts."""
+    """Seconds from opening the site to the login form beside the demo workspace."""
     began = time.monotonic()
     page.goto(server)
     expect(page.get_by_label("Username", exact=True)).to_be_visible()
-    expect(page.get_by_text("Demo accounts")).to_be_visible()
+    expect(page.get_by_role("heading", name="Demo workspace")).to_be_visible()
     return time.monotonic() - began
 
 
@@ -34,7 +34,7 @@ def test_first_visit_to_a_fresh_server_does_not_wait_for_the_demo(
 def test_the_logo_and_home_are_quorums_own(server: str, page: Page) -> None:
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
-    log_in(page, server, "ada", "quorum-expert-1")
+    log_in(page, server, "ada")
     logo = page.get_by_test_id("stSidebarLogo")
     expect(logo).to_be_visible()
     # Our own file, inlined or served by this server; never an address elsewhere.

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from core import db, users, workspace
+from server import runtime
 from tests.fake_openai import Delay, FakeOpenAI
 from tests.mitl import model_campaign, register
 
@@ -34,7 +35,8 @@ def site(start_server, fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactor
     now = datetime.now(UTC).replace(tzinfo=None)
     conn = db.connect(path)
     try:
-        workspace.ensure(conn, now, demo=True, rounds=4)
+        runtime.announce_demo_passwords(workspace.ensure(conn, now, demo=True, rounds=4),
+                                        path.parent)
         rita = users.get_user(conn, "rita")
         register(conn, rita, fake.base_url, now, "alpha", timeout_s=10, api_key_env="FAKE_KEY")
         register(conn, rita, fake.base_url, now, "beta", timeout_s=1, api_key_env="FAKE_KEY")
@@ -58,7 +60,7 @@ def test_expert_retries_a_timed_out_model_and_the_requester_sees_the_calls(
     server, campaign_id = site
     fake.plan("beta", Delay(8))  # longer than beta's 1 s timeout; the retry answers at once
 
-    log_in(page, server, "ada", "quorum-expert-1")
+    log_in(page, server, "ada")
     card = page.get_by_test_id("stVerticalBlock").filter(
         has=page.get_by_role("heading", name=TITLE, exact=True)).filter(
         has=page.get_by_role("button", name="Start")).last
@@ -92,7 +94,7 @@ def test_expert_retries_a_timed_out_model_and_the_requester_sees_the_calls(
     requester.add_init_script(WATCH_JS)
     try:
         monitor = requester.new_page()
-        log_in(monitor, server, "rita", "quorum-science-3")
+        log_in(monitor, server, "rita")
         monitor.goto(f"{server}/monitor?campaign={campaign_id}")
         expect(monitor.get_by_role("heading", name="Model calls")).to_be_visible()
         calls = monitor.get_by_test_id("stMetric").filter(has_text="Model calls")

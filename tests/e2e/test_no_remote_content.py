@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from core import campaigns, db, users, workspace
+from server import runtime
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.mitl import register
 
@@ -81,7 +82,8 @@ def site(start_server, outside, tmp_path_factory: pytest.TempPathFactory):
                                 f"{nasty(outside_url, 'reply')}"))
     conn = db.connect(path)
     try:
-        workspace.ensure(conn, now, demo=True, rounds=4)
+        runtime.announce_demo_passwords(workspace.ensure(conn, now, demo=True, rounds=4),
+                                        path.parent)
         rita = users.get_user(conn, "rita")
         register(conn, rita, fake.base_url, now, "leaky", timeout_s=10, api_key_env="FAKE_KEY")
         users.register(conn, username="eve", name=nasty(outside_url, "Eve"),
@@ -184,7 +186,7 @@ def test_an_expert_and_a_requester_load_nothing_from_elsewhere(
     try:
         design = requester.new_page()
         elsewhere += watch(design, server)
-        log_in(design, server, "rita", "quorum-science-3")
+        log_in(design, server, "rita")
         design.goto(f"{server}/design?campaign={campaign_id}")
         expect(design.get_by_text("Live preview", exact=False)).to_be_visible()
         settle(design)

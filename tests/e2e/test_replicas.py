@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from core import db
 from deploy import local, local_postgres
+from tests.signin import demo_password
 
 from .conftest import WATCH_JS, change_page, log_in, settle
 from .test_expert_journey import answer_item, choose, metric
@@ -85,7 +86,7 @@ def rows(deployment: local.Deployment, sql: str, params=None) -> list[tuple]:
 
 def test_two_experts_on_two_replicas_and_the_requester_on_a_third(deployment, browsers):
     luis, grace, rita = browsers(1), browsers(2), browsers(3)
-    log_in(luis, deployment.url, "luis", "quorum-expert-1")
+    log_in(luis, deployment.url, "luis", demo_password(deployment.folder, "luis"))
     sign_up_lawyer(grace, deployment.url)
     for page in (luis, grace):
         card = page.get_by_test_id("stVerticalBlock").filter(
@@ -101,7 +102,7 @@ def test_two_experts_on_two_replicas_and_the_requester_on_a_third(deployment, br
     stored = rows(deployment, "SELECT u.username FROM responses r JOIN users u "
                   "ON u.id = r.user_id WHERE r.campaign_id = ? ORDER BY r.id", [campaign_id])
     assert stored == [("luis",), ("grace",)]
-    log_in(rita, deployment.url, "rita", "quorum-science-3")
+    log_in(rita, deployment.url, "rita", demo_password(deployment.folder, "rita"))
     rita.goto(f"{deployment.url}/monitor?campaign={campaign_id}")
     expect(rita.get_by_role("heading", name="Monitor")).to_be_visible()
     expect(rita.get_by_test_id("stMetric").filter(has_text="Answers")
@@ -129,7 +130,7 @@ def sign_up_lawyer(page: Page, url: str) -> None:
 def test_a_team_spread_over_three_replicas_finishes_when_one_replica_dies(deployment,
                                                                           browsers):
     mei, ivy, jon = browsers(1), browsers(2), browsers(3)
-    log_in(mei, deployment.url, "mei", "quorum-expert-1")
+    log_in(mei, deployment.url, "mei", demo_password(deployment.folder, "mei"))
     sign_up(ivy, deployment.url, "Ivy Kerr", "ivy")
     sign_up(jon, deployment.url, "Jon Sato", "jon")
     for page in (mei, ivy, jon):

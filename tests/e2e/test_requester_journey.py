@@ -120,7 +120,7 @@ def row_with(rows: Locator, *cells: str) -> Locator:
 def test_requester_designs_publishes_and_exports(server: str, page: Page,
                                                  new_page: Callable[[str], Page],
                                                  tmp_path: Path) -> None:
-    log_in(page, server, "rita", "quorum-science-3")
+    log_in(page, server, "rita")
     open_page(page, "Design", "Design a campaign")
     expect(page.get_by_label("Campaign", exact=True)).to_have_value("+ New campaign")
 
@@ -160,7 +160,7 @@ def test_requester_designs_publishes_and_exports(server: str, page: Page,
     snapshot(page, tmp_path / "design-live.png")
 
     expert = new_page("ada")
-    log_in(expert, server, "ada", "quorum-expert-1")
+    log_in(expert, server, "ada")
     card = expert.get_by_test_id("stVerticalBlock").filter(
         has=expert.get_by_role("heading", name=TITLE, exact=True)).filter(
         has=expert.get_by_role("button", name="Start")).last

@@ -143,7 +143,7 @@ def test_rejected_answer_is_reversed_and_scores_nothing(server: str, page: Page,
                                                         new_page: Callable[[str], Page],  # noqa: F811
                                                         tmp_path: Path) -> None:
     ada = new_page("ada")
-    log_in(ada, server, "ada", "quorum-expert-1")
+    log_in(ada, server, "ada")
     answer_one(ada, ANSWERS["ada"])
     noor = new_page("noor")
     sign_up_generalist(noor, server)
@@ -154,7 +154,7 @@ def test_rejected_answer_is_reversed_and_scores_nothing(server: str, page: Page,
     expect(ada.get_by_text("You have no points on this board yet")).to_be_visible()
     expect(ada.get_by_text("Nobody has points here yet.")).to_be_visible()
 
-    log_in(page, server, "admin", "quorum-lead-7")
+    log_in(page, server, "admin")
     open_page(page, "Review", "Review answers")
     select(page, "Campaign", IN_PICKER)
     expect(grid_rows(page, "Answer #")).to_have_count(2)  # both waiting for review

@@ -199,7 +199,7 @@ def ready_all(pages: list[Page]) -> None:
 def test_three_experts_label_together_then_one_leaves(team_server: str, pages: list[Page],
                                                       tmp_path: Path) -> None:
     mei, ivy, jon = pages
-    log_in(mei, team_server, "mei", "quorum-expert-1")
+    log_in(mei, team_server, "mei")
     sign_up(ivy, team_server, "Ivy Kerr", "ivy")
     sign_up(jon, team_server, "Jon Sato", "jon")
 
