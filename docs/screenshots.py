@@ -25,19 +25,19 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, WATCH_JS, log_in, settle  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DATA_DIRS, WATCH_JS, log_in, settle  # noqa: E402
 
 WIDTH = 1400
-# Each demo role, its password, and the pages it opens: sidebar titles, or paths with a query
-# (a page opened on a campaign that has answers, so charts and tables are not empty).
+# Each demo role (signed in with the password the demo made) and the pages it opens: sidebar
+# titles, or paths with a query (a page opened on a campaign that has answers, so charts and
+# tables are not empty).
 ROLES = {
-    "ada": ("quorum-expert-1", ["My campaigns", "Label", "Team session", "Leaderboard", "Profile",
-                                "label?campaign=1"]),
-    "rita": ("quorum-science-3", ["Campaigns", "Design", "Monitor", "Review", "Concept review",
-                                  "Models", "Profile", "monitor?campaign=15", "review?campaign=15",
-                                  "design?campaign=1"]),
-    "admin": ("quorum-lead-7", ["Impact", "Users and roles"]),
-    "mei": ("quorum-expert-1", ["My campaigns", "Team session"]),  # the team campaign fits her
+    "ada": ["My campaigns", "Label", "Team session", "Leaderboard", "Profile",
+            "label?campaign=1"],
+    "rita": ["Campaigns", "Design", "Monitor", "Review", "Concept review", "Models", "Profile",
+             "monitor?campaign=15", "review?campaign=15", "design?campaign=1"],
+    "admin": ["Impact", "Users and roles", "Directory mapping"],
+    "mei": ["My campaigns", "Team session"],  # the team campaign fits her
 }
 
 
@@ -58,6 +58,7 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    DATA_DIRS[url] = folder  # where log_in finds the demo's generated passwords
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -94,7 +95,7 @@ def readme_picture(browser, url: str, out: Path) -> None:
     context = browser.new_context(viewport={"width": WIDTH, "height": 900})
     context.add_init_script(WATCH_JS)
     page = context.new_page()
-    log_in(page, url, "ada", ROLES["ada"][0])
+    log_in(page, url, "ada")
     shoot(page, out)
     context.close()
 
@@ -108,11 +109,11 @@ def every_page(browser, url: str, folder: Path, height: int) -> None:
     page.goto(url)
     shoot(page, folder / "login.png")
     context.close()
-    for user, (password, targets) in ROLES.items():
+    for user, targets in ROLES.items():
         context = browser.new_context(viewport={"width": WIDTH, "height": height})
         context.add_init_script(WATCH_JS)
         page = context.new_page()
-        log_in(page, url, user, password)
+        log_in(page, url, user)
         for target in targets:
             open_page(page, url, target)
             name = target.replace(" ", "_").replace("?", "-").replace("=", "")

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core import campaigns, db, users, workspace
 from server import runtime, settings
 from tests.rendered import shown
+from tests.signin import sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 CHOICE = {"blocks": [{"type": "text", "field": "text"},
@@ -54,8 +55,7 @@ def site(tmp_path, monkeypatch):
 
     def app(page: str, username: str = "ada", **query: str) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        at.session_state["authentication_status"] = True
-        at.session_state["username"] = username
+        sign_in(at, username)
         at.run()
         for key, value in query.items():
             at.query_params[key] = value

@@ -22,7 +22,7 @@ def follow(page: Page, link: str, heading: str) -> None:
 
 
 def test_the_campaign_is_kept_across_pages_and_in_shared_links(server: str, page: Page) -> None:
-    log_in(page, server, "rita", "quorum-science-3")
+    log_in(page, server, "rita")
     page.goto(f"{server}/monitor?campaign=3")
     settle(page)
     expect(page.get_by_label("Campaign", exact=True)).to_have_value(CONTRACTS)
@@ -44,7 +44,7 @@ def test_the_campaign_is_kept_across_pages_and_in_shared_links(server: str, page
 
 
 def test_a_form_built_in_the_builder_is_the_yaml_shown(server: str, page: Page) -> None:
-    log_in(page, server, "rita", "quorum-science-3")
+    log_in(page, server, "rita")
     page.goto(f"{server}/design?campaign=3")
     settle(page)
     select(page, "Add a block", "Rating scale")

@@ -34,7 +34,7 @@ def keys_ready(page: Page) -> None:
 
 
 def test_review_by_keyboard_moves_to_the_next_answer(server: str, page: Page) -> None:
-    log_in(page, server, "rita", "quorum-science-3")
+    log_in(page, server, "rita")
     page.goto(f"{server}/review?campaign={CAMPAIGN}")
     settle(page)
     keys_ready(page)
