@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from core import campaigns
+from server import runtime
 from tests.test_pages import app, texts  # noqa: F401 (the app fixture)
 
 CLOSED = "14"  # a demo campaign of rita's with 180 answers waiting for review
@@ -67,3 +69,14 @@ def test_the_builder_writes_the_yaml_the_editor_shows(app):  # noqa: F811
     assert after[:-1] == before
     assert after[-1]["type"] == "free_text" and after[-1]["prompt"] == "Explain your answer."
     assert "Explain your answer." in [t.label for t in at.text_area]  # drawn in the preview
+
+
+def test_design_sets_how_long_edits_last_and_how_many_flags_pause_an_item(app):  # noqa: F811
+    at = open_page(app, "rita", "views/design.py", "3")
+    next(n for n in at.number_input if n.label == "Edits allowed for (minutes)").set_value(5)
+    next(n for n in at.number_input if n.label == "Flags that pause an item").set_value(4)
+    at.run()
+    next(b for b in at.button if b.label == "Save changes").click().run()
+    assert not at.exception, at.exception
+    saved = campaigns.get(runtime.connection(), 3)
+    assert (saved.edit_minutes, saved.flag_limit) == (5, 4)

@@ -85,7 +85,17 @@ def settings_form() -> dict:
     values["per_expert_cap"] = int(cap) or None
     values["lease_minutes"] = f.number_input("Reservation (minutes)", 1, 1440,
                                              c.lease_minutes if c else 30, key=f"{key}-lease")
-    for name in ("minutes_per_item", "pay_per_item", "overlap", "per_expert_cap"):
+    a, b, _ = st.columns([1, 1, 3])
+    values["edit_minutes"] = int(a.number_input(
+        "Edits allowed for (minutes)", 0, 10080, c.edit_minutes if c else 30,
+        key=f"{key}-edit-minutes", help="How long experts may edit or withdraw an answer that "
+        "is not reviewed yet. 0 turns editing off."))
+    values["flag_limit"] = int(b.number_input(
+        "Flags that pause an item", 1, 1000, c.flag_limit if c else 2, key=f"{key}-flags",
+        help="An item flagged this many times stops being handed out until you decide in "
+        "Review."))
+    for name in ("minutes_per_item", "pay_per_item", "overlap", "per_expert_cap",
+                 "edit_minutes", "flag_limit"):
         field_error(error, name)
     opens = now.replace(minute=0, second=0, microsecond=0)
     values["opens_at"] = datetime_input("Opens", c.opens_at if c else opens, f"{key}-opens")
