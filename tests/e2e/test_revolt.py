@@ -183,8 +183,8 @@ def survey(page: Page, earned: str) -> None:
 
 def page_name(page: Page) -> str:
     """The username shown in the page's sidebar."""
-    return page.get_by_test_id("stSidebar").get_by_text(re.compile(r"· expert$")).inner_text(
-        ).split(" ·")[0]
+    expert = re.compile(r"· expert$", re.IGNORECASE)
+    return page.get_by_test_id("stSidebar").get_by_text(expert).inner_text().split(" ·")[0]
 
 
 def ready_all(pages: list[Page]) -> None:
