@@ -31,6 +31,18 @@ def challenges_won(conn: Connection, user: User) -> pd.DataFrame:
             [user.id]).df()
 
 
+def reverse_answer(cur: Cursor, response_id: int, user_id: int, campaign_id: int, note: str,
+                   now: datetime) -> None:
+    """Take back what an answer earned (rejected or withdrawn) with a new ledger row."""
+    paid = cur.execute("SELECT coalesce(sum(amount), 0) FROM pay_ledger WHERE response_id = ?",
+                       [response_id]).fetchone()[0]
+    if paid:
+        cur.execute("INSERT INTO pay_ledger (user_id, campaign_id, response_id, kind, amount, note,"
+                    " created_at) VALUES (?, ?, ?, 'reversal', ?, ?, ?)",
+                    [user_id, campaign_id, response_id, -paid, note, now])
+        rollups.paid(cur, now, campaign_id, user_id, -paid)
+
+
 def pay_on_close(cur: Cursor, campaign: campaigns.Campaign,
                  now: datetime) -> None:
     """Inside the closing transaction: the quality bonus and challenge rewards, once each."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import campaigns, quality, rollups, workflow
+from core import campaigns, pay, quality, rollups, workflow
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Invalid, NotFound
 from core.users import User
@@ -109,14 +109,8 @@ def reject(conn: Connection, actor: User, response_id: int, reason: str,
         cur.execute("UPDATE responses SET status = 'rejected' WHERE id = ?", [response_id])
         cur.execute("UPDATE items SET response_count = response_count - 1, version = version + 1"
                     " WHERE id = ?", [item_id])
-        paid = cur.execute("SELECT coalesce(sum(amount), 0) FROM pay_ledger "
-                           "WHERE response_id = ?", [response_id]).fetchone()[0]
-        if paid:
-            cur.execute("INSERT INTO pay_ledger (user_id, campaign_id, response_id, kind, amount,"
-                        " note, created_at) VALUES (?, ?, ?, 'reversal', ?, ?, ?)",
-                        [user_id, campaign_id, response_id, -paid,
-                         f"Answer rejected: {reason.strip()}", now])
-            rollups.paid(cur, now, campaign_id, user_id, -paid)
+        pay.reverse_answer(cur, response_id, user_id, campaign_id,
+                           f"Answer rejected: {reason.strip()}", now)
         _record(cur, response_id, actor, "reject", reason, now)
 
     writing(conn, work)
