@@ -8,8 +8,8 @@ from typing import Any
 import streamlit as st
 
 from core import workflow
-from ui.text import literal, safe_markdown
-from ui.workflow_form import image_refusal, image_source
+from ui.text import literal
+from ui.workflow_form import display_block
 
 TIE_WORDS = "About the same"
 
@@ -20,7 +20,7 @@ def show_item(spec: dict, payload: dict[str, Any], responses: dict | None) -> No
         if block["type"] in workflow.MODEL_TYPES:
             show_model_responses(block, responses)
         elif "id" not in block:
-            _display(block, payload)
+            display_block(block, payload)
 
 
 def show_answer(spec: dict, answer: dict[str, Any]) -> None:
@@ -87,21 +87,3 @@ def show_model_responses(block: dict, responses: dict | None) -> None:
                            "); the expert did not judge it.", icon=":material/cloud_off:")
 
 
-def _display(block: dict, payload: dict[str, Any]) -> None:
-    if "field" in block and block["field"] not in payload:
-        st.caption(f"This item has no “{literal(block['field'])}” field.")
-        return
-    value = str(block["value"] if "value" in block else payload[block["field"]])
-    kind = block["type"]
-    if kind == "code":
-        st.code(value, language=block.get("language"))
-    elif kind == "image":
-        from server import settings
-        source = image_source(value, settings.load().image_hosts)
-        if source is None:
-            st.warning(literal(image_refusal(value)), icon=":material/hide_image:")
-        else:
-            st.image(source, caption=literal(block["caption"]) if block.get("caption") else None)
-    else:
-        with st.container(border=True):
-            st.markdown(safe_markdown(value) if kind == "markdown" else literal(value))

@@ -42,7 +42,7 @@ def render(spec: dict, payload: dict[str, Any], key: str,
     answer: dict[str, Any] = {}
     step = workflow.model_step(spec)
     available: list[str] | None = None
-    for index, block in enumerate(spec["blocks"]):
+    for block in spec["blocks"]:
         if block["type"] in workflow.MODEL_TYPES:
             available = (model_step or _preview_step)(block, payload, f"{key}:models")
             if workflow.MODEL_STEP in errors:
@@ -57,7 +57,7 @@ def render(spec: dict, payload: dict[str, Any], key: str,
             if block["id"] in errors:
                 st.error(literal(errors[block["id"]]), icon=":material/error:")
         else:
-            _display(block, payload, f"{key}:{index}")
+            display_block(block, payload)
     return answer
 
 
@@ -92,7 +92,8 @@ def _question_or_note(block: dict, key: str, step: dict | None,
     return _question(block, key, available, value)
 
 
-def _display(block: dict, payload: dict[str, Any], key: str) -> None:
+def display_block(block: dict, payload: dict[str, Any]) -> None:
+    """One display block of a form (text, markdown, code, picture) with the item's value."""
     if "field" in block and block["field"] not in payload:
         st.warning(f"This item has no “{literal(block['field'])}” field to show here.")
         return
