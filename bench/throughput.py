@@ -12,7 +12,10 @@ the balancer keeps a browser on one replica), picking a random campaign among th
 processes, claim, submit and claim+submit p95, the CPU the workers and the database server
 spent per answer, and the over-assignment checks (answers per item against the overlap and the
 stored counter, one answer per expert and item, per-expert caps), run on the whole database at
-the end of each round. The server must run on this machine (its CPU is read from /proc).
+the end of each round. A first round of `--warmup` seconds with the most processes is not
+reported: without it the first measured round alone pays for the fresh copy's cold cache (one
+process measured 2–3× slower first than after). The server must run on this machine (its CPU
+is read from /proc).
 """
 
 from __future__ import annotations
@@ -253,11 +256,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20, help="length of each round")
     parser.add_argument("--campaigns", type=int, default=50, help="campaigns worked on")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--warmup", type=float, default=10,
+                        help="seconds of an unreported first round (0: none), so that the first "
+                             "measured round does not pay for a cold database cache alone")
     args = parser.parse_args(argv)
     if not db.is_postgres_url(args.database) or "127.0.0.1" not in args.database:
         parser.error("--database must be a postgresql:// URL on 127.0.0.1")
     if not 0 < args.seconds <= 300 or not all(0 < n <= 8 for n in args.processes):
         parser.error("rounds are bounded: 0 < --seconds ≤ 300, 1–8 processes")
+    if args.warmup:
+        run_round(args.database, max(args.processes), argparse.Namespace(
+            **{**vars(args), "seconds": args.warmup}))
     rounds = [run_round(args.database, n, args) for n in args.processes]
     print(table(rounds))
     for r in rounds:

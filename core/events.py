@@ -43,11 +43,22 @@ def answer_submitted(cur: Cursor, campaign: Any, item_id: int, response_id: int,
     campaign_id, filled = campaign.id, answers == campaign.overlap
     emit(cur, campaign_id, "answer.submitted", {"item_id": item_id, "response_id": response_id},
          now)
-    if filled and not cur.execute(
+    if not filled or not _listened_to(cur, campaign_id, "campaign.completed"):
+        return
+    # Two last answers committed at once would each see the other's item still open, and neither
+    # would send the event. Both writing the campaign's row makes them take turns (PostgreSQL) or
+    # conflict and retry (DuckDB), so the later one looks again and sees every item filled.
+    cur.execute("UPDATE campaigns SET status = status WHERE id = ?", [campaign_id])
+    if not cur.execute(
             "SELECT 1 FROM items i JOIN campaigns c ON c.id = i.campaign_id "
             "WHERE i.campaign_id = ? AND i.response_count < c.overlap LIMIT 1",
             [campaign_id]).fetchone():
         campaign_completed(cur, campaign_id, "all_answered", now)
+
+
+def _listened_to(cur: Cursor, campaign_id: int, event: str) -> bool:
+    return cur.execute("SELECT 1 FROM webhooks WHERE campaign_id = ? AND deleted_at IS NULL "
+                       "AND ? = ANY(events) LIMIT 1", [campaign_id, event]).fetchone() is not None
 
 
 def team_moved(cur: Cursor, campaign_id: int, team_id: int, stage: str, reason: str,

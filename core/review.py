@@ -44,6 +44,21 @@ def answers(conn: Connection, actor: User, campaign_id: int, *,
                   "fast": too_fast, "limit": limit}).df()
 
 
+def first_waiting(conn: Connection, campaign_ids: list[int]) -> int | None:
+    """The first of `campaign_ids` (in their order) with an answer waiting for review, if any.
+
+    Read from the work rollup (kept minus accepted is what waits), which has a row per day,
+    campaign and expert instead of one per answer."""
+    if not campaign_ids:
+        return None
+    with reading(conn) as cur:
+        waiting = {r[0] for r in cur.execute(
+            "SELECT campaign_id FROM work_rollup WHERE campaign_id = ANY($ids::INTEGER[]) "
+            "GROUP BY campaign_id HAVING sum(kept) > sum(accepted)",
+            {"ids": campaign_ids}).fetchall()}
+    return next((c for c in campaign_ids if c in waiting), None)
+
+
 def experts(conn: Connection, actor: User, campaign_id: int) -> list[str]:
     """The usernames of everyone who answered in the campaign, alphabetically."""
     campaigns.require_owner(actor, campaigns.get(conn, campaign_id))

@@ -63,6 +63,11 @@ def _add(cur: Cursor, day: date, campaign_id: int, user_id: int, answers: int = 
          pay: Decimal | int = 0) -> None:
     """Add to one row: an UPDATE by its key (an index look-up on both engines), and the upsert
     only for a row not there yet (an upsert costs DuckDB several milliseconds more)."""
+    if campaign_id >= 10**5 or user_id >= 10**7:
+        # The packed key would collide with another row's and add to the wrong one: refuse.
+        raise OverflowError(f"work_rollup's key holds campaign ids below 100,000 and user ids "
+                            f"below 10,000,000 (got {campaign_id}, {user_id}); widen it in a "
+                            "migration first")
     deltas = [answers, kept, counted, accepted, seconds, pay]
     key = (day - _EPOCH).days * 10**12 + campaign_id * 10**7 + user_id
     if cur.execute(_UPDATE, [*deltas, key]).fetchone() is None:

@@ -106,6 +106,9 @@ def _wait_ready(port: int, timeout: float = 30) -> None:
 
 
 if __name__ == "__main__":
+    if any(arg.startswith("-") for arg in sys.argv[1:]):
+        sys.exit("usage: python -m deploy.local_postgres [FOLDER] [PORT]  (a new PostgreSQL "
+                 "server in FOLDER on 127.0.0.1:PORT, until Ctrl+C)")
     server = start(sys.argv[1] if len(sys.argv) > 1 else None,
                    int(sys.argv[2]) if len(sys.argv) > 2 else None)
     print(server.url("postgres"), flush=True)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from core import egress, events, lifecycle, tokens, users, webhooks
+from core import assign, egress, events, lifecycle, responses, tokens, users, webhooks
 from core.errors import Forbidden, Invalid, NotFound
 from tests.api_helpers import Receiver
 from tests.conftest import NOW
@@ -264,3 +264,30 @@ def test_a_team_finishing_and_a_concept_mapped_are_events(conn, requester, make_
                                               "reason": json.loads(rows[0][1])["data"]["reason"]}
     assert json.loads(rows[1][1])["data"] == {"campaign_id": cats.id, "concept_key": "big cat",
                                               "label": "Yes"}
+
+
+def test_two_last_answers_at_once_still_complete_the_campaign_once(
+        conn, requester, make_user, make_campaign):
+    """Each of two simultaneous last answers sees the other's item open in its own snapshot;
+    the campaign.completed event must still be queued, and only once."""
+    experts = [make_user("ada"), make_user("bob")]
+    for _ in range(8):
+        campaign = make_campaign(n_items=2, overlap=1)
+        webhooks.register(conn, requester, campaign.id, "http://127.0.0.1:9/h",
+                          ["campaign.completed"], ANYWHERE, NOW)
+        held = [assign.claim_next(conn, e, campaign.id, NOW).assignment for e in experts]
+        start = threading.Barrier(2)
+
+        def answer(expert, got, start=start):
+            start.wait()
+            responses.submit(conn, expert, got.item_id, {"label": "positive"},
+                             got.spec_version, NOW + timedelta(minutes=2))
+
+        threads = [threading.Thread(target=answer, args=pair)
+                   for pair in zip(experts, held, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert conn.execute("SELECT count(*) FROM webhook_outbox WHERE campaign_id = ? "
+                            "AND event = 'campaign.completed'", [campaign.id]).fetchone() == (1,)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from core import campaigns
+from core import campaigns, users
 from server import runtime
 from tests.test_pages import app, texts  # noqa: F401 (the app fixture)
 
@@ -80,3 +80,17 @@ def test_design_sets_how_long_edits_last_and_how_many_flags_pause_an_item(app): 
     assert not at.exception, at.exception
     saved = campaigns.get(runtime.connection(), 3)
     assert (saved.edit_minutes, saved.flag_limit) == (5, 4)
+
+
+
+def test_review_opens_on_a_campaign_with_answers_waiting(app):  # noqa: F811
+    at = app("rita").switch_page("views/review.py").run()
+    assert not at.exception, at.exception
+    conn = runtime.connection()
+    newest_first = campaigns.choices(conn, users.get_user(conn, "rita"))["id"].tolist()
+    waiting = next(c for c in newest_first if conn.execute(
+        "SELECT count(*) FROM responses WHERE campaign_id = ? AND status = 'submitted'",
+        [c]).fetchone()[0])
+    assert waiting != newest_first[0]  # the demo's newest campaign has nothing to review
+    assert at.query_params["campaign"] == str(waiting)
+    assert "Waiting for review" in at.dataframe[0].value["status"].tolist()

@@ -201,3 +201,17 @@ def test_detail_gives_the_form_the_item_and_the_answer(conn, requester, answered
     assert got["model_responses"] is None
     assert [b.get("id") for b in got["spec"]["blocks"] if "id" in b] == ["label"]
     assert "text" in got["payload"]
+
+
+def test_first_waiting_names_the_first_campaign_with_an_answer_to_review(
+        conn, requester, make_user, make_campaign):
+    quiet, busy = make_campaign(n_items=2, overlap=1), make_campaign(n_items=2, overlap=1)
+    ada = make_user("ada")
+    assert review.first_waiting(conn, [quiet.id, busy.id]) is None
+    receipt = answer(conn, ada, busy, NOW)
+    assert review.first_waiting(conn, [quiet.id, busy.id]) == busy.id
+    answer(conn, ada, quiet, NOW)
+    assert review.first_waiting(conn, [quiet.id, busy.id]) == quiet.id  # the order given wins
+    review.accept(conn, requester, receipt.response_id, NOW)
+    assert review.first_waiting(conn, [busy.id]) is None  # accepted: nothing waits any more
+    assert review.first_waiting(conn, []) is None

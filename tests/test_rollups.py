@@ -202,3 +202,10 @@ def test_a_refused_submit_leaves_the_rollup_as_it_was(conn, make_user, make_camp
                      NOW + timedelta(minutes=1))
     assert conn.execute("SELECT day, answers, kept, counted, pay FROM work_rollup").fetchall() == [
         (date(2026, 11, 24), 1, 1, 1, Decimal("1.25"))]
+
+
+def test_ids_past_the_packed_key_are_refused_not_added_to_another_row(conn):
+    with pytest.raises(OverflowError, match="campaign ids below 100,000"):
+        db.writing(conn, lambda cur: rollups.answered(cur, NOW, 100_000, 1, too_fast=False,
+                                                      seconds=1.0, pay=Decimal("1")))
+    assert conn.execute("SELECT count(*) FROM work_rollup").fetchone() == (0,)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -18,9 +20,12 @@ PAGES = (("views/design.py", "Design", ":material/design_services:"),
 
 
 def campaign_picker(user: User, allow_new: bool = False, kind: str | None = None,
-                    label: str = "Campaign") -> int | None:
+                    label: str = "Campaign",
+                    default: Callable[[list[int]], int | None] | None = None) -> int | None:
     """A select box of the user's campaigns (of one kind if given); the choice is kept in
-    ?campaign= so other pages, and a shared link, open the same campaign."""
+    ?campaign= so other pages, and a shared link, open the same campaign. Without one in the
+    URL it opens `default(ids)` if that names one (e.g. the first with work waiting), else the
+    newest."""
     table: pd.DataFrame = campaigns.choices(state.connection(), user)
     if kind is not None:
         table = table[table["kind"] == kind]
@@ -29,7 +34,11 @@ def campaign_picker(user: User, allow_new: bool = False, kind: str | None = None
     if not options:
         return None
     raw = st.query_params.get("campaign", "")
-    current = int(raw) if raw.isdigit() and int(raw) in options else options[0]
+    if raw.isdigit() and int(raw) in options:
+        current = int(raw)
+    else:
+        preferred = default(list(titles)) if default else None
+        current = preferred if preferred in options else options[0]
     picked = st.selectbox(label, options, index=options.index(current),
                           format_func=lambda v: "+ New campaign" if v == NEW else titles[v])
     if picked != NEW:

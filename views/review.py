@@ -31,7 +31,8 @@ user = state.require_user()
 
 st.title("Review answers")
 add_shortcuts(**KEYS)  # first, so its frame stays in place (and its listener alive) across runs
-campaign_id = campaign_picker(user)
+# Arriving without a campaign in the address, open the newest one with answers waiting.
+campaign_id = campaign_picker(user, default=lambda ids: review.first_waiting(conn, ids))
 if campaign_id is None:
     st.info("You have no campaigns yet.")
     st.page_link("views/design.py", label="Design your first campaign", icon=":material/add:")
