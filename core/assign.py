@@ -41,36 +41,29 @@ def claim_next(conn: Connection, user: User, campaign_id: int, now: datetime,
 
     With a gold rate set, `rng` decides when the next task is a gold item instead.
     """
-    draw_gold = rng is not None and rng.random() < _gold_rate(conn, campaign_id)
-    return writing(conn, lambda cur: _claim(cur, user, campaign_id, now, draw_gold),
-                   locks_rows=True)
-
-
-def _gold_rate(conn: Connection, campaign_id: int) -> float:
-    with reading(conn) as cur:
-        row = cur.execute("SELECT gold_rate FROM campaigns WHERE id = ?", [campaign_id]).fetchone()
-    return row[0] if row else 0.0
+    return writing(conn, lambda cur: _claim(cur, user, campaign_id, now, rng), locks_rows=True)
 
 
 def _claim(cur: Cursor, user: User, campaign_id: int, now: datetime,
-           draw_gold: bool) -> Claim:
+           rng: random.Random | None) -> Claim:
     campaign = campaigns.fetch(cur, campaign_id)
     check_can_answer(cur, user, campaign, now)
     if campaign.kind == "revolt":
         raise Conflict(f"“{campaign.title}” is a team task: its items are labeled together in "
                        "team sessions, not one by one.")
     held = cur.execute(
-        "SELECT l.item_id, i.payload, l.leased_at, l.expires_at FROM leases l "
-        "JOIN items i ON i.id = l.item_id WHERE l.user_id = ? AND l.campaign_id = ? "
-        "AND l.expires_at > ? ORDER BY l.leased_at LIMIT 1", [user.id, campaign_id, now]).fetchone()
+        "SELECT item_id, leased_at, expires_at FROM leases WHERE user_id = ? AND campaign_id = ? "
+        "AND expires_at > ? ORDER BY leased_at LIMIT 1", [user.id, campaign_id, now]).fetchone()
     if held:
-        item_id, payload, leased_at, expires_at = held
+        item_id, leased_at, expires_at = held
+        payload = cur.execute("SELECT payload FROM items WHERE id = ?", [item_id]).fetchone()[0]
         return Claim(Assignment(item_id, campaign_id, json.loads(payload), campaign.spec_version,
                                 leased_at, expires_at, "You were already working on this item."),
                      "resumed")
     cap_reason = _cap_reached(cur, user, campaign)
     if cap_reason:
         return Claim(None, cap_reason)
+    draw_gold = rng is not None and campaign.gold_rate > 0 and rng.random() < campaign.gold_rate
     row = _pick_gold(cur, user, campaign_id) if draw_gold else None
     row = row or _pick_with_room(cur, user, campaign, now)
     if row is None:
@@ -131,18 +124,20 @@ def _pick_with_room(cur: Cursor, user: User, campaign: Campaign, now: datetime):
 
 def _pick_in_window(cur: Cursor, user: User, campaign: Campaign, now: datetime,
                     lo: int, hi: int):
-    """The window's next item with room, locked; its room is counted again under the lock,
-    since on PostgreSQL another process may have reserved it between this query's snapshot and
-    the lock.
+    """The window's next item with room, locked; its room is counted again under the lock
+    where the engine locks rows, since another process may have reserved it between this
+    query's snapshot and the lock. (Without row locks the query read the transaction's own
+    snapshot, and the item's version bump makes a concurrent reservation conflict.)
     """
     passed: list[int] = []
+    lock = cur.for_update("i", skip_locked=True)
     while True:
-        row = cur.execute(_NEXT_ITEM_SQL + cur.for_update("i", skip_locked=True),
+        row = cur.execute(_NEXT_ITEM_SQL + lock,
                           {"c": campaign.id, "overlap": campaign.overlap, "now": now,
                            "u": user.id, "gold_apart": campaign.gold_rate > 0,
                            "passed": passed, "lo": lo, "hi": hi}).fetchone()
-        if row is None:
-            return None
+        if row is None or not lock:
+            return row
         held = cur.execute("SELECT count(*) FROM leases WHERE item_id = ? AND expires_at > ? "
                            "AND user_id <> ?", [row[0], now, user.id]).fetchone()[0]
         if row[2] + held < campaign.overlap:
