@@ -261,10 +261,11 @@ def next_claim(campaign_id: int, now: datetime) -> tuple[assign.Claim | None, st
     return assign.claim_next(conn, user, campaign_id, now, random.Random()), None
 
 
-def header(campaign: campaigns.Campaign) -> int:
-    """The title and the expert's counts, read after any answer of this run is committed;
-    returns the count here."""
-    here, overall = responses.counts(conn, user.id, campaign.id)
+def header(campaign: campaigns.Campaign, counted: responses.Receipt | None) -> int:
+    """The title and the expert's counts, read after any answer of this run is committed (the
+    receipt of an answer committed on this run has them); returns the count here."""
+    here, overall = ((counted.campaign_count, counted.total_count) if counted else
+                     responses.counts(conn, user.id, campaign.id))
     head, count_here, count_all = st.columns([5, 1.4, 1.4], vertical_alignment="bottom")
     head.title(literal(campaign.title))
     count_here.metric("Your answers here", here if campaign.per_expert_cap is None
@@ -279,18 +280,18 @@ def header(campaign: campaigns.Campaign) -> int:
 
 
 def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
-              unavailable: str | None, now: datetime) -> bool:
-    """The reserved item's form; handles its Submit and Skip. True when the expert moved on
-    (an answer saved, an item skipped) and the next item is to be claimed."""
+              unavailable: str | None, now: datetime) -> str:
+    """The reserved item's form; handles its Submit and Skip. Says whether the expert moved
+    on ("answered", "skipped": the next item is to be claimed) or not ("")."""
     if claim is None:
         st.warning(literal(unavailable), icon=":material/cloud_off:")
         st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
-        return False
+        return ""
     assignment = claim.assignment
     if assignment is None:
         st.info(literal(claim.reason))
         st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
-        return False
+        return ""
     st.session_state[SHOWN] = assignment
     why = st.session_state.pop("claim_reason", None) or assignment.reason
     if st.session_state.get(ANSWERING) == assignment.item_id and st.session_state.get(REFUSAL):
@@ -356,18 +357,18 @@ def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
             rerun_here()
         except DomainError as error:
             show_error(error)
-            return False
+            return ""
         st.session_state.pop(errors_key, None)
         leave_item()
         st.session_state["receipt"] = receipt
-        return True
+        return "answered"
     if skipped:
         assign.skip(conn, user, assignment.item_id, settings.now())
         st.session_state.pop(errors_key, None)
         leave_item()
         flash("Item skipped; it goes back to the pool for other experts.", ":material/skip_next:")
-        return True
-    return False
+        return "skipped"
+    return ""
 
 
 @st.fragment
@@ -389,6 +390,7 @@ def labeling(campaign_id: int) -> None:
         st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
         return
     top, guidelines, middle, item = st.container(), st.container(), st.container(), st.empty()
+    counted = None
     mode = st.session_state.get(MODE)
     editing = bool(mode and mode[0] == "edit")
     if editing:
@@ -398,9 +400,10 @@ def labeling(campaign_id: int) -> None:
         with item.container():
             moved_on = item_form(campaign, claim, unavailable, now)
         if moved_on:  # the answer is committed: the next item takes the form's place
-            now = settings.now()
+            counted = st.session_state.get("receipt") if moved_on == "answered" else None
+            now = settings.now()  # the models were found callable a moment ago
             try:
-                claim, unavailable = next_claim(campaign_id, now)
+                claim = assign.claim_next(conn, user, campaign_id, now, random.Random())
             except DomainError as error:
                 claim, unavailable = None, str(error)
             with item.container():
@@ -408,7 +411,7 @@ def labeling(campaign_id: int) -> None:
         with middle:
             recent_answers(campaign, now)
     with top:
-        here = header(campaign)
+        here = header(campaign, counted)
     with guidelines, st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
         st.markdown(safe_markdown(campaign.guidelines) if campaign.guidelines
                     else "_This campaign has no guidelines._")
