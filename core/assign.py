@@ -41,36 +41,29 @@ def claim_next(conn: Connection, user: User, campaign_id: int, now: datetime,
 
     With a gold rate set, `rng` decides when the next task is a gold item instead.
     """
-    draw_gold = rng is not None and rng.random() < _gold_rate(conn, campaign_id)
-    return writing(conn, lambda cur: _claim(cur, user, campaign_id, now, draw_gold),
-                   locks_rows=True)
-
-
-def _gold_rate(conn: Connection, campaign_id: int) -> float:
-    with reading(conn) as cur:
-        row = cur.execute("SELECT gold_rate FROM campaigns WHERE id = ?", [campaign_id]).fetchone()
-    return row[0] if row else 0.0
+    return writing(conn, lambda cur: _claim(cur, user, campaign_id, now, rng), locks_rows=True)
 
 
 def _claim(cur: Cursor, user: User, campaign_id: int, now: datetime,
-           draw_gold: bool) -> Claim:
+           rng: random.Random | None) -> Claim:
     campaign = campaigns.fetch(cur, campaign_id)
     check_can_answer(cur, user, campaign, now)
     if campaign.kind == "revolt":
         raise Conflict(f"“{campaign.title}” is a team task: its items are labeled together in "
                        "team sessions, not one by one.")
     held = cur.execute(
-        "SELECT l.item_id, i.payload, l.leased_at, l.expires_at FROM leases l "
-        "JOIN items i ON i.id = l.item_id WHERE l.user_id = ? AND l.campaign_id = ? "
-        "AND l.expires_at > ? ORDER BY l.leased_at LIMIT 1", [user.id, campaign_id, now]).fetchone()
+        "SELECT item_id, leased_at, expires_at FROM leases WHERE user_id = ? AND campaign_id = ? "
+        "AND expires_at > ? ORDER BY leased_at LIMIT 1", [user.id, campaign_id, now]).fetchone()
     if held:
-        item_id, payload, leased_at, expires_at = held
+        item_id, leased_at, expires_at = held
+        payload = cur.execute("SELECT payload FROM items WHERE id = ?", [item_id]).fetchone()[0]
         return Claim(Assignment(item_id, campaign_id, json.loads(payload), campaign.spec_version,
                                 leased_at, expires_at, "You were already working on this item."),
                      "resumed")
     cap_reason = _cap_reached(cur, user, campaign)
     if cap_reason:
         return Claim(None, cap_reason)
+    draw_gold = rng is not None and campaign.gold_rate > 0 and rng.random() < campaign.gold_rate
     row = _pick_gold(cur, user, campaign_id) if draw_gold else None
     row = row or _pick_with_room(cur, user, campaign, now)
     if row is None:
@@ -91,13 +84,23 @@ def _claim(cur: Cursor, user: User, campaign_id: int, now: datetime,
                             now, expires_at, _why_chosen(answered, campaign.overlap)), "new")
 
 
-# The item with the most answers still below the overlap, counting live reservations; `$passed`
-# are items found full under their lock in this same claim.
+# Claims look at a window of the campaign's items, not at all of them, so that a claim costs
+# the same in a campaign of 20,000 items as in one of 500,000: DuckDB has no index that serves
+# ORDER BY … LIMIT, but an id range prunes every row group outside it, and on PostgreSQL the
+# window bounds the index walk. The first window holds the WINDOW oldest items from the
+# campaign's claim hint (the lowest item that may still have room); when it has nothing for this
+# expert, windows twice as wide follow, up to the campaign's last item.
+WINDOW = 2048
+
+# In a window, the item with the most answers still below the overlap, counting live
+# reservations, then the oldest; `$passed` are items found full under their lock in this claim.
 _NEXT_ITEM_SQL = """
     SELECT i.id, i.payload, i.response_count FROM items i
-    LEFT JOIN (SELECT item_id, count(*) AS n FROM leases WHERE expires_at > $now
+    LEFT JOIN (SELECT item_id, count(*) AS n FROM leases
+               WHERE campaign_id = $c AND expires_at > $now AND item_id BETWEEN $lo AND $hi
                GROUP BY item_id) held ON held.item_id = i.id
-    WHERE i.campaign_id = $c AND i.response_count < $overlap AND i.flag_state IS NULL
+    WHERE i.campaign_id = $c AND i.id BETWEEN $lo AND $hi
+      AND i.response_count < $overlap AND i.flag_state IS NULL
       AND ($gold_apart = false OR i.gold IS NULL)
       AND i.response_count + coalesce(held.n, 0) < $overlap
       AND i.id NOT IN (SELECT item_id FROM responses WHERE user_id = $u)
@@ -109,22 +112,97 @@ _NEXT_ITEM_SQL = """
 
 
 def _pick_with_room(cur: Cursor, user: User, campaign: Campaign, now: datetime):
-    """The next item with room, locked; its room is counted again under the lock, since on
-    PostgreSQL another process may have reserved it between this query's snapshot and the lock.
+    """The next item with room, locked, from the first window that has one for the expert."""
+    lo, size = claim_start(cur, campaign), WINDOW
+    while True:
+        hi = lo + size - 1
+        row = _pick_in_window(cur, user, campaign, now, lo, hi)
+        if row is not None or not _items_after(cur, campaign.id, hi):
+            return row
+        lo, size = hi + 1, size * 2
+
+
+def _pick_in_window(cur: Cursor, user: User, campaign: Campaign, now: datetime,
+                    lo: int, hi: int):
+    """The window's next item with room, locked; its room is counted again under the lock
+    where the engine locks rows, since another process may have reserved it between this
+    query's snapshot and the lock. (Without row locks the query read the transaction's own
+    snapshot, and the item's version bump makes a concurrent reservation conflict.)
     """
     passed: list[int] = []
+    lock = cur.for_update("i", skip_locked=True)
     while True:
-        row = cur.execute(_NEXT_ITEM_SQL + cur.for_update("i", skip_locked=True),
+        row = cur.execute(_NEXT_ITEM_SQL + lock,
                           {"c": campaign.id, "overlap": campaign.overlap, "now": now,
                            "u": user.id, "gold_apart": campaign.gold_rate > 0,
-                           "passed": passed}).fetchone()
-        if row is None:
-            return None
+                           "passed": passed, "lo": lo, "hi": hi}).fetchone()
+        if row is None or not lock:
+            return row
         held = cur.execute("SELECT count(*) FROM leases WHERE item_id = ? AND expires_at > ? "
                            "AND user_id <> ?", [row[0], now, user.id]).fetchone()[0]
         if row[2] + held < campaign.overlap:
             return row
         passed.append(row[0])
+
+
+def _items_after(cur: Cursor, campaign_id: int, item_id: int) -> bool:
+    return cur.execute("SELECT 1 FROM items WHERE campaign_id = ? AND id > ? LIMIT 1",
+                       [campaign_id, item_id]).fetchone() is not None
+
+
+def claim_start(cur: Cursor, campaign: Campaign) -> int:
+    """The lowest item id of the campaign that may still have room; every item below it has all
+    its answers. Moves the stored hint up when the item it names has filled.
+    """
+    row = cur.execute("SELECT low_id, version FROM claim_hints WHERE campaign_id = ?",
+                      [campaign.id]).fetchone()
+    if row is None:
+        # Not moved in the transaction that makes the row: a rejection committing meanwhile
+        # would not see the row to move it down.
+        cur.execute("INSERT INTO claim_hints VALUES (?, 0, 0) ON CONFLICT DO NOTHING",
+                    [campaign.id])
+        return _first_with_room(cur, campaign, 0, None)
+    low, version = row
+    if low and _has_room(cur, campaign, low):
+        return low  # the common case: one look-up by primary key
+    # Bounded to a window once the hint is known, so no claim reads the whole campaign; an
+    # unknown hint (0) is found once with one read of the campaign.
+    new_low = _first_with_room(cur, campaign, low, low + WINDOW - 1 if low else None)
+    if new_low > low:
+        # Compare-and-swap: a rejection or a withdrawal that gave an item room again since
+        # `version` was read bumped it, and the hint stays where it was.
+        cur.execute("UPDATE claim_hints SET low_id = ?, version = version + 1 "
+                    "WHERE campaign_id = ? AND version = ?", [new_low, campaign.id, version])
+    return new_low
+
+
+def _has_room(cur: Cursor, campaign: Campaign, item_id: int) -> bool:
+    # By primary key alone, which DuckDB answers from its index.
+    row = cur.execute("SELECT campaign_id, response_count FROM items WHERE id = ?",
+                      [item_id]).fetchone()
+    return row is not None and row[0] == campaign.id and row[1] < campaign.overlap
+
+
+def _first_with_room(cur: Cursor, campaign: Campaign, lo: int, hi: int | None) -> int:
+    """The lowest item in [lo, hi] below the overlap; past the range's last item when none is."""
+    if hi is None:
+        return cur.execute(
+            "SELECT coalesce(min(id) FILTER (WHERE response_count < $overlap), max(id) + 1, $lo) "
+            "FROM items WHERE campaign_id = $c AND id >= $lo",
+            {"c": campaign.id, "lo": lo, "overlap": campaign.overlap}).fetchone()[0]
+    return cur.execute(
+        "SELECT coalesce(min(id) FILTER (WHERE response_count < $overlap), $hi + 1) "
+        "FROM items WHERE campaign_id = $c AND id BETWEEN $lo AND $hi",
+        {"c": campaign.id, "lo": lo, "hi": hi, "overlap": campaign.overlap}).fetchone()[0]
+
+
+def room_freed(cur: Cursor, campaign_id: int, item_id: int) -> None:
+    """An item has fewer answers than before (rejected, withdrawn): claims look at it again.
+
+    Call it in the transaction that lowers the item's `response_count`.
+    """
+    cur.execute("UPDATE claim_hints SET low_id = least(low_id, ?), version = version + 1 "
+                "WHERE campaign_id = ?", [item_id, campaign_id])
 
 
 def _pick_gold(cur: Cursor, user: User, campaign_id: int):

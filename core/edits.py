@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import campaigns, pay, rollups, workflow
+from core import assign, campaigns, pay, rollups, workflow
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Forbidden, NotFound
 from core.users import User
@@ -99,6 +99,7 @@ def withdraw(conn: Connection, user: User, response_id: int, now: datetime) -> N
         cur.execute("DELETE FROM responses WHERE id = ?", [response_id])
         cur.execute("UPDATE items SET response_count = response_count - 1, version = version + 1"
                     " WHERE id = ?", [item_id])
+        assign.room_freed(cur, campaign_id, item_id)
         pay.reverse_answer(cur, response_id, user.id, campaign_id, "Answer withdrawn", now)
         cur.execute("UPDATE model_generations SET response_id = NULL WHERE response_id = ?",
                     [response_id])

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import campaigns, pay, quality, rollups, workflow
+from core import assign, campaigns, pay, quality, rollups, workflow
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Invalid, NotFound
 from core.users import User
@@ -124,6 +124,7 @@ def reject(conn: Connection, actor: User, response_id: int, reason: str,
         cur.execute("UPDATE responses SET status = 'rejected' WHERE id = ?", [response_id])
         cur.execute("UPDATE items SET response_count = response_count - 1, version = version + 1"
                     " WHERE id = ?", [item_id])
+        assign.room_freed(cur, campaign_id, item_id)
         pay.reverse_answer(cur, response_id, user_id, campaign_id,
                            f"Answer rejected: {reason.strip()}", now)
         _record(cur, response_id, actor, "reject", reason, now)

@@ -154,7 +154,8 @@ def interleavings(*threads: tuple) -> list[tuple]:
 
 def start_over(conn) -> None:
     """Forget every answer, lease and payment, as if the campaign had just opened."""
-    for table in ("review_actions", "pay_ledger", "responses", "leases", "skips"):
+    for table in ("review_actions", "pay_ledger", "responses", "leases", "skips",
+                  "claim_hints"):
         conn.execute(f"DELETE FROM {table}")
     conn.execute("UPDATE items SET response_count = 0")
 

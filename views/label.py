@@ -5,14 +5,16 @@ cannot be called is shown as unavailable, and no item of it is reserved.
 """
 
 import random
+from datetime import datetime
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from core import assign, campaigns, edits, flags, models, responses, workflow
 from core.errors import Conflict, DomainError, Invalid
 from server import settings
 from ui import model_step, shortcuts, state, survey_prompt
-from ui.feedback import flash, show_error
+from ui.feedback import flash, show_error, show_flashes
 from ui.format import money, time_left
 from ui.models import api_keys
 from ui.text import literal, safe_markdown
@@ -20,7 +22,6 @@ from ui.workflow_form import ModelStepDrawer, render
 
 conn = state.connection()
 user = state.require_user()
-now = settings.now()
 keys = api_keys(conn)
 # The item whose form is on screen, and the item whose answer is being handled (submitted,
 # refused or incomplete): that item stays on screen instead of a new claim until it is saved,
@@ -45,7 +46,7 @@ def confirmation() -> None:
                      icon=":material/check_circle:")
         if close.button("Dismiss", key="dismiss"):
             del st.session_state["receipt"]
-            st.rerun()
+            rerun_here()
         if receipt.too_fast:
             st.warning(too_fast_note(receipt), icon=":material/timer:")
 
@@ -110,7 +111,7 @@ def flag_panel(item_id: int) -> None:
         flash("Thanks, the item is flagged" + (" and held back until the requester looks at it."
                                                if paused else "; here is the next one."),
               ":material/flag:")
-        st.rerun()
+        rerun_here()
 
 
 def summary(spec: dict, answer: dict) -> str:
@@ -127,7 +128,7 @@ def summary(spec: dict, answer: dict) -> str:
     return " · ".join(parts) or "(no answer given)"
 
 
-def recent_answers(campaign: campaigns.Campaign) -> None:
+def recent_answers(campaign: campaigns.Campaign, now: datetime) -> None:
     """The expert's answers here that can still be edited or withdrawn."""
     if campaign.edit_minutes <= 0:
         return
@@ -161,7 +162,7 @@ def recent_answers(campaign: campaigns.Campaign) -> None:
                         st.session_state.pop("receipt", None)
                         flash("Answer withdrawn; it no longer counts and its pay was reversed.",
                               ":material/undo:")
-                        st.rerun()
+                        rerun_here()
 
 
 def stored_responses(record: dict) -> ModelStepDrawer:
@@ -176,7 +177,7 @@ def stored_responses(record: dict) -> ModelStepDrawer:
     return draw
 
 
-def edit_panel(campaign: campaigns.Campaign, response_id: int) -> None:
+def edit_panel(campaign: campaigns.Campaign, response_id: int, now: datetime) -> None:
     """The form of an earlier answer, filled in, to change and save as a new version."""
     entry = next((e for e in edits.recent(conn, user, campaign.id, now, limit=50)
                   if e.response_id == response_id), None)
@@ -205,20 +206,20 @@ def edit_panel(campaign: campaigns.Campaign, response_id: int) -> None:
             if not problem.problems:
                 show_error(problem)
                 return
-            st.rerun()
+            rerun_here()
         except DomainError as error:
             show_error(error)
             return
         st.session_state.pop(errors_key, None)
         set_mode(None)
         flash("Your answer is changed.", ":material/edit:")
-        st.rerun()
+        rerun_here()
 
 
 def choose_campaign() -> None:
     """No campaign picked yet: offer the expert's open campaigns."""
     st.title("Label")
-    mine = campaigns.for_expert(conn, user, now)
+    mine = campaigns.for_expert(conn, user, settings.now())
     mine = mine[mine["kind"] == "standard"]
     if mine.empty:
         st.info("No campaign is open for your skills right now.")
@@ -237,130 +238,187 @@ def choose_campaign() -> None:
     st.stop()
 
 
-raw_id = st.query_params.get("campaign")
-if not raw_id or not raw_id.isdigit():
-    choose_campaign()
-campaign_id = int(raw_id)
+def rerun_here() -> None:
+    """Run the labeling part of the page again, not the whole app; AppTest, which runs whole
+    scripts only, gets a full run."""
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:  # not in a fragment's own run
+        st.rerun()
 
-try:
-    campaign = campaigns.get(conn, campaign_id)
+
+def next_claim(campaign_id: int, now: datetime) -> tuple[assign.Claim | None, str | None]:
+    """The item to show: the one whose answer is being handled, else a new claim; None with the
+    reason when the campaign's models cannot be called."""
     unavailable = models.unavailable_reason(conn, campaign_id, keys)
     pending = answering(campaign_id)
     if unavailable and pending is None:  # hand back what another page reserved here
         models.release_held(conn, user, campaign_id)
     if pending is not None:
-        claim = assign.Claim(pending, "answering")
-    else:
-        claim = None if unavailable else assign.claim_next(conn, user, campaign_id, now,
-                                                           random.Random())
-except DomainError as error:
+        return assign.Claim(pending, "answering"), unavailable
+    if unavailable:
+        return None, unavailable
+    return assign.claim_next(conn, user, campaign_id, now, random.Random()), None
+
+
+def header(campaign: campaigns.Campaign, counted: responses.Receipt | None) -> int:
+    """The title and the expert's counts, read after any answer of this run is committed (the
+    receipt of an answer committed on this run has them); returns the count here."""
+    here, overall = ((counted.campaign_count, counted.total_count) if counted else
+                     responses.counts(conn, user.id, campaign.id))
+    head, count_here, count_all = st.columns([5, 1.4, 1.4], vertical_alignment="bottom")
+    head.title(literal(campaign.title))
+    count_here.metric("Your answers here", here if campaign.per_expert_cap is None
+                      else f"{here} of {campaign.per_expert_cap}",
+                      help=None if campaign.per_expert_cap is None else
+                      f"This campaign takes at most {campaign.per_expert_cap} answers per expert.")
+    count_all.metric("All your answers", overall)
     confirmation()
-    show_error(error)
-    st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
-    st.stop()
+    if st.session_state.get("receipt"):
+        survey_prompt.offer(user)
+    return here
 
-here, overall = responses.counts(conn, user.id, campaign_id)
-head, count_here, count_all = st.columns([5, 1.4, 1.4], vertical_alignment="bottom")
-head.title(literal(campaign.title))
-count_here.metric("Your answers here", here if campaign.per_expert_cap is None
-                  else f"{here} of {campaign.per_expert_cap}",
-                  help=None if campaign.per_expert_cap is None else
-                  f"This campaign takes at most {campaign.per_expert_cap} answers per expert.")
-count_all.metric("All your answers", overall)
-confirmation()
-if st.session_state.get("receipt"):
-    survey_prompt.offer(user)
-with st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
-    st.markdown(safe_markdown(campaign.guidelines) if campaign.guidelines
-                else "_This campaign has no guidelines._")
-mode = st.session_state.get(MODE)
-if mode and mode[0] == "edit":
-    edit_panel(campaign, mode[1])
-    st.stop()
-recent_answers(campaign)
 
-if claim is None:
-    st.warning(literal(unavailable), icon=":material/cloud_off:")
-    st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
-    st.stop()
-
-assignment = claim.assignment
-if assignment is None:
-    st.info(literal(claim.reason))
-    st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
-    st.stop()
-
-st.session_state[SHOWN] = assignment
-why = st.session_state.pop("claim_reason", None) or assignment.reason
-if st.session_state.get(ANSWERING) == assignment.item_id and st.session_state.get(REFUSAL):
-    st.error(f"{literal(st.session_state[REFUSAL])} What you wrote is still below, to copy "
-             "if you wish.", icon=":material/block:")
-    st.button("Next item", type="primary", icon=":material/skip_next:", on_click=leave_item)
-else:
-    held = (f"Reserved for you for {time_left(assignment.expires_at, now)[:-5]}"
-            if assignment.expires_at > now else
-            "Your reservation ran out; an answer still counts while the item has room")
-    st.caption(f"{literal(why)} {held}; "
-               f"about {campaign.minutes_per_item:g} min · {money(campaign.pay_per_item)}.")
-
-errors_key = f"errors-{assignment.item_id}"
-if model_step.take_skip_request(assignment.item_id):
-    try:
-        models.skip_failed_item(conn, user, assignment.item_id, settings.now())
-    except DomainError as refusal:
-        show_error(refusal)
+def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
+              unavailable: str | None, now: datetime) -> str:
+    """The reserved item's form; handles its Submit and Skip. Says whether the expert moved
+    on ("answered", "skipped": the next item is to be claimed) or not ("")."""
+    if claim is None:
+        st.warning(literal(unavailable), icon=":material/cloud_off:")
+        st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
+        return ""
+    assignment = claim.assignment
+    if assignment is None:
+        st.info(literal(claim.reason))
+        st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
+        return ""
+    st.session_state[SHOWN] = assignment
+    why = st.session_state.pop("claim_reason", None) or assignment.reason
+    if st.session_state.get(ANSWERING) == assignment.item_id and st.session_state.get(REFUSAL):
+        st.error(f"{literal(st.session_state[REFUSAL])} What you wrote is still below, to copy "
+                 "if you wish.", icon=":material/block:")
+        st.button("Next item", type="primary", icon=":material/skip_next:", on_click=leave_item)
     else:
+        held = (f"Reserved for you for {time_left(assignment.expires_at, now)[:-5]}"
+                if assignment.expires_at > now else
+                "Your reservation ran out; an answer still counts while the item has room")
+        st.caption(f"{literal(why)} {held}; "
+                   f"about {campaign.minutes_per_item:g} min · {money(campaign.pay_per_item)}.")
+
+    errors_key = f"errors-{assignment.item_id}"
+    if model_step.take_skip_request(assignment.item_id):
+        try:
+            models.skip_failed_item(conn, user, assignment.item_id, settings.now())
+        except DomainError as refusal:
+            show_error(refusal)
+        else:
+            st.session_state.pop(errors_key, None)
+            leave_item()
+            flash("Item given back at no cost to you; the models' failure is recorded.",
+                  ":material/skip_next:")
+            rerun_here()
+    spec = campaigns.spec(conn, campaign.id, assignment.spec_version)
+    asks_models = workflow.model_step(spec) is not None
+    mode = st.session_state.get(MODE)
+    flagging = mode is not None and mode == ("flag", assignment.item_id)
+    if flagging:
+        flag_panel(assignment.item_id)
+    hotkeys = shortcuts.for_spec(spec)
+    with st.form(f"item-{assignment.item_id}", border=True):
+        answer = render(spec, assignment.payload, key=f"item-{assignment.item_id}",
+                        errors=st.session_state.get(errors_key),
+                        model_step=model_step.ModelStep(conn, user, assignment.item_id, keys)
+                        if asks_models else None, keys=hotkeys)
+        # On a one-question choice form the option buttons answer; elsewhere Submit does.
+        with st.container(horizontal=True, vertical_alignment="center"):
+            submitted = answer.get(hotkeys.question) is not None if hotkeys.quick else \
+                st.form_submit_button("Submit", type="primary",
+                                      key=f"submit-{assignment.item_id}",
+                                      shortcut=shortcuts.SUBMIT_KEY)
+            skipped = st.form_submit_button("Skip", shortcut=shortcuts.SKIP_KEY,
+                                            help="Give this item back and move on.")
+            st.form_submit_button("Flag a problem", icon=":material/flag:",
+                                  shortcut=shortcuts.FLAG_KEY, disabled=flagging,
+                                  on_click=set_mode, args=(("flag", assignment.item_id),),
+                                  help="Something is wrong with this item: tell the requester "
+                                       "instead of answering it, at no cost to you.")
+        st.caption(shortcuts.legend(hotkeys))
+
+    if submitted:
+        st.session_state[ANSWERING] = assignment.item_id
+        try:
+            receipt = responses.submit(conn, user, assignment.item_id, answer,
+                                       assignment.spec_version, settings.now())
+        except Invalid as problem:
+            st.session_state[errors_key] = problem.problems
+            rerun_here()
+        except Conflict as refusal:
+            st.session_state[REFUSAL] = str(refusal)
+            rerun_here()
+        except DomainError as error:
+            show_error(error)
+            return ""
         st.session_state.pop(errors_key, None)
         leave_item()
-        flash("Item given back at no cost to you; the models' failure is recorded.",
-              ":material/skip_next:")
-        st.rerun()
-spec = campaigns.spec(conn, campaign_id, assignment.spec_version)
-asks_models = workflow.model_step(spec) is not None
-flagging = mode is not None and mode == ("flag", assignment.item_id)
-if flagging:
-    flag_panel(assignment.item_id)
-hotkeys = shortcuts.for_spec(spec)
-with st.form(f"item-{assignment.item_id}", border=True):
-    answer = render(spec, assignment.payload, key=f"item-{assignment.item_id}",
-                    errors=st.session_state.get(errors_key),
-                    model_step=model_step.ModelStep(conn, user, assignment.item_id, keys)
-                    if asks_models else None, keys=hotkeys)
-    # On a one-question choice form the option buttons answer; elsewhere Submit does.
-    with st.container(horizontal=True, vertical_alignment="center"):
-        submitted = answer.get(hotkeys.question) is not None if hotkeys.quick else \
-            st.form_submit_button("Submit", type="primary", key=f"submit-{assignment.item_id}",
-                                  shortcut=shortcuts.SUBMIT_KEY)
-        skipped = st.form_submit_button("Skip", shortcut=shortcuts.SKIP_KEY,
-                                        help="Give this item back and move on.")
-        st.form_submit_button("Flag a problem", icon=":material/flag:",
-                              shortcut=shortcuts.FLAG_KEY, disabled=flagging, on_click=set_mode,
-                              args=(("flag", assignment.item_id),),
-                              help="Something is wrong with this item: tell the requester "
-                                   "instead of answering it, at no cost to you.")
-    st.caption(shortcuts.legend(hotkeys))
+        st.session_state["receipt"] = receipt
+        return "answered"
+    if skipped:
+        assign.skip(conn, user, assignment.item_id, settings.now())
+        st.session_state.pop(errors_key, None)
+        leave_item()
+        flash("Item skipped; it goes back to the pool for other experts.", ":material/skip_next:")
+        return "skipped"
+    return ""
 
-if submitted:
-    st.session_state[ANSWERING] = assignment.item_id
+
+@st.fragment
+def labeling(campaign_id: int) -> None:
+    """The page below the campaign choice, the one part that runs again after an answer.
+
+    An answer is saved on the run its Submit starts, and on that same run the next item is
+    claimed and drawn in place of the form: one short run per click, nothing else of the app.
+    The title, counts and confirmation are drawn last, above the form, so what they say was
+    read after the commit.
+    """
+    now = settings.now()
     try:
-        receipt = responses.submit(conn, user, assignment.item_id, answer,
-                                   assignment.spec_version, settings.now())
-    except Invalid as problem:
-        st.session_state[errors_key] = problem.problems
-        st.rerun()
-    except Conflict as refusal:
-        st.session_state[REFUSAL] = str(refusal)
-        st.rerun()
+        campaign = campaigns.get(conn, campaign_id)
+        claim, unavailable = next_claim(campaign_id, now)
     except DomainError as error:
+        confirmation()
         show_error(error)
-        st.stop()
-    st.session_state.pop(errors_key, None)
-    leave_item()
-    st.session_state["receipt"] = receipt
-    st.rerun()
-if skipped:
-    assign.skip(conn, user, assignment.item_id, settings.now())
-    st.session_state.pop(errors_key, None)
-    leave_item()
-    flash("Item skipped; it goes back to the pool for other experts.", ":material/skip_next:")
-    st.rerun()
+        st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
+        return
+    top, guidelines, middle, item = st.container(), st.container(), st.container(), st.empty()
+    counted = None
+    mode = st.session_state.get(MODE)
+    editing = bool(mode and mode[0] == "edit")
+    if editing:
+        with item.container():
+            edit_panel(campaign, mode[1], now)
+    else:
+        with item.container():
+            moved_on = item_form(campaign, claim, unavailable, now)
+        if moved_on:  # the answer is committed: the next item takes the form's place
+            counted = st.session_state.get("receipt") if moved_on == "answered" else None
+            now = settings.now()  # the models were found callable a moment ago
+            try:
+                claim = assign.claim_next(conn, user, campaign_id, now, random.Random())
+            except DomainError as error:
+                claim, unavailable = None, str(error)
+            with item.container():
+                item_form(campaign, claim, unavailable, now)
+        with middle:
+            recent_answers(campaign, now)
+    with top:
+        here = header(campaign, counted)
+    with guidelines, st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
+        st.markdown(safe_markdown(campaign.guidelines) if campaign.guidelines
+                    else "_This campaign has no guidelines._")
+    show_flashes()  # toasts queued on this run or the fragment's last
+
+
+raw_id = st.query_params.get("campaign")
+if not raw_id or not raw_id.isdigit():
+    choose_campaign()
+labeling(int(raw_id))
