@@ -177,29 +177,35 @@ def claim_start(cur: Cursor, campaign: Campaign) -> int:
 
 
 def _has_room(cur: Cursor, campaign: Campaign, item_id: int) -> bool:
-    # By primary key alone, which DuckDB answers from its index.
-    row = cur.execute("SELECT campaign_id, response_count FROM items WHERE id = ?",
+    # By primary key alone, which DuckDB answers from its index. A paused (flagged) item has no
+    # room until the requester puts it back (flags.resolve frees it then), so it cannot hold
+    # every claim of the campaign back at its place.
+    row = cur.execute("SELECT campaign_id, response_count, flag_state FROM items WHERE id = ?",
                       [item_id]).fetchone()
-    return row is not None and row[0] == campaign.id and row[1] < campaign.overlap
+    return (row is not None and row[0] == campaign.id and row[1] < campaign.overlap
+            and row[2] is None)
 
 
 def _first_with_room(cur: Cursor, campaign: Campaign, lo: int, hi: int | None) -> int:
     """The lowest item in [lo, hi] below the overlap; past the range's last item when none is."""
     if hi is None:
         return cur.execute(
-            "SELECT coalesce(min(id) FILTER (WHERE response_count < $overlap), max(id) + 1, $lo) "
+            "SELECT coalesce(min(id) FILTER (WHERE response_count < $overlap "
+            "AND flag_state IS NULL), max(id) + 1, $lo) "
             "FROM items WHERE campaign_id = $c AND id >= $lo",
             {"c": campaign.id, "lo": lo, "overlap": campaign.overlap}).fetchone()[0]
     return cur.execute(
-        "SELECT coalesce(min(id) FILTER (WHERE response_count < $overlap), $hi + 1) "
+        "SELECT coalesce(min(id) FILTER (WHERE response_count < $overlap "
+        "AND flag_state IS NULL), $hi + 1) "
         "FROM items WHERE campaign_id = $c AND id BETWEEN $lo AND $hi",
         {"c": campaign.id, "lo": lo, "hi": hi, "overlap": campaign.overlap}).fetchone()[0]
 
 
 def room_freed(cur: Cursor, campaign_id: int, item_id: int) -> None:
-    """An item has fewer answers than before (rejected, withdrawn): claims look at it again.
+    """An item has room again (an answer rejected or withdrawn, a paused item put back):
+    claims look at it again. (A raised overlap forgets the hint: campaigns.update.)
 
-    Call it in the transaction that lowers the item's `response_count`.
+    Call it in the transaction that gives the room.
     """
     cur.execute("UPDATE claim_hints SET low_id = least(low_id, ?), version = version + 1 "
                 "WHERE campaign_id = ?", [item_id, campaign_id])

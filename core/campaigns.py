@@ -219,6 +219,11 @@ def update(conn: Connection, actor: User, campaign_id: int, *, spec_text: str,
         assignments = ", ".join(f"{name} = ?" for name in values)
         cur.execute(f"UPDATE campaigns SET {assignments}, spec_version = ? WHERE id = ?",
                     [*values.values(), version, campaign_id])
+        if values["overlap"] > campaign.overlap:
+            # Filled items have room again, below where claims start (assign.claim_start):
+            # forget the claim hint so that the next claim finds it anew.
+            cur.execute("UPDATE claim_hints SET low_id = 0, version = version + 1 "
+                        "WHERE campaign_id = ?", [campaign_id])
 
     writing(conn, work)
     return get(conn, campaign_id)

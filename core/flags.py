@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from core import campaigns
+from core import assign, campaigns
 from core.db import Connection, Cursor, reading, writing
 from core.errors import Conflict, Invalid, NotFound
 from core.users import User
@@ -111,6 +111,8 @@ def resolve(conn: Connection, actor: User, item_id: int, decision: str,
         campaigns.require_owner(actor, campaigns.fetch(cur, row[0]))
         cur.execute("UPDATE items SET flag_state = ?, version = version + 1 WHERE id = ?",
                     [None if decision == "restore" else "removed", item_id])
+        if decision == "restore":
+            assign.room_freed(cur, row[0], item_id)
         cur.execute("UPDATE item_flags SET resolved_at = ?, resolution = ?, resolved_by = ? "
                     "WHERE item_id = ? AND resolved_at IS NULL",
                     [now, "restored" if decision == "restore" else "removed", actor.id, item_id])

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from core import assign, campaigns, edits, responses, review
+from core import assign, campaigns, edits, flags, responses, review
 
 GOOD = {"label": "positive"}
 
@@ -157,3 +157,29 @@ def test_random_work_never_hides_an_item_with_room(conn, make_user, make_campaig
                 else:
                     answers.append((answer(conn, user, got, clock).response_id, user))
         assert items_with_room_below_hint(conn, campaign) == []
+
+
+def test_a_raised_overlap_hands_filled_items_out_again(conn, requester, make_user,
+                                                       make_campaign, now):
+    campaign = make_campaign(n_items=3, overlap=1)
+    ada, bob = make_user("ada"), make_user("bob")
+    for _n in range(3):
+        answer(conn, ada, claim(conn, ada, campaign, now), now)
+    assert claim(conn, bob, campaign, now) is None  # every item full; the hint is past them
+    raised = campaigns.update(conn, requester, campaign.id,
+                              spec_text=campaigns.spec_text(conn, campaign.id), now=now,
+                              overlap=2)
+    got = claim(conn, bob, raised, now)
+    assert got is not None and got.item_id == 1
+
+
+def test_a_paused_item_does_not_hold_claims_back_and_comes_back_when_restored(
+        conn, requester, make_user, make_campaign, now):
+    campaign = make_campaign(n_items=4, overlap=1)
+    ada, bob = make_user("ada"), make_user("bob")
+    conn.execute("UPDATE items SET flag_state = 'paused' WHERE id = 1")
+    answer(conn, ada, claim(conn, ada, campaign, now), now)  # item 2
+    claim(conn, ada, campaign, now)  # item 3, moving the hint past the paused item
+    assert hint(conn, campaign) == 3
+    flags.resolve(conn, requester, 1, "restore", now)
+    assert claim(conn, bob, campaign, now).item_id == 1
