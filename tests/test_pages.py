@@ -152,7 +152,7 @@ def test_labeling_page_submits_and_confirms_with_the_count(app):
     next(b for b in at.button if b.label == "Submit").click().run()
     assert not at.exception
     confirmation = [shown(s.value) for s in at.success]
-    assert confirmation and "answered 1 items in this campaign" in confirmation[0]
+    assert confirmation and "answered 1 item in this campaign" in confirmation[0]
     assert [m.value for m in at.metric][:2] == ["1", "1"]
 
 

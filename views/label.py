@@ -38,8 +38,9 @@ def confirmation() -> None:
         return
     with st.container(border=True):
         text, close = st.columns([8, 1], vertical_alignment="center")
-        text.success(f"Answer saved. You have answered **{receipt.campaign_count}** items in "
-                     f"this campaign and **{receipt.total_count}** in all "
+        items = "item" if receipt.campaign_count == 1 else "items"
+        text.success(f"Answer saved. You have answered **{receipt.campaign_count:,}** {items} in "
+                     f"this campaign and **{receipt.total_count:,}** in all "
                      f"(+{money(receipt.earned)})."
                      + (f" You can change it for {receipt.edit_minutes} min under *Your recent "
                         "answers*." if receipt.edit_minutes else ""),
