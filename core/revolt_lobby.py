@@ -384,6 +384,25 @@ def lobby_counts(conn: Connection, campaign_ids: list[int], now: datetime,
     return {campaign_id: (waiting, left) for campaign_id, waiting, left in rows}
 
 
+def teams_forming(conn: Connection, user: User, campaign_ids: list[int], now: datetime,
+                  settings: Settings) -> dict[int, int]:
+    """Of these team campaigns (those that fit the expert), the ones where others wait in the
+    lobby now while the expert is neither there nor in a team: campaign → experts waiting."""
+    if not campaign_ids:
+        return {}
+    with reading(conn) as cur:
+        rows = cur.execute(
+            "SELECT l.campaign_id, count(*) FROM revolt_lobby l WHERE l.campaign_id = ANY($ids) "
+            "AND l.last_seen >= $since AND l.user_id <> $user "
+            "AND l.campaign_id NOT IN (SELECT campaign_id FROM revolt_lobby WHERE user_id = $user) "
+            "AND l.campaign_id NOT IN (SELECT campaign_id FROM revolt_members "
+            " WHERE user_id = $user AND closed_at IS NULL) "
+            "GROUP BY l.campaign_id ORDER BY count(*) DESC, l.campaign_id",
+            {"ids": [int(c) for c in campaign_ids], "since": _silent_since(now, settings),
+             "user": user.id}).fetchall()
+    return {int(campaign_id): int(waiting) for campaign_id, waiting in rows}
+
+
 def stage_pay(cfg: Config) -> list[tuple[str, Decimal]]:
     """The pay per stage, in stage order, for showing before joining."""
     return [(revolt.STAGE_NAMES[s], cfg.pay_for(s)) for s in revolt.WORK_STAGES]
