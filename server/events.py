@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -143,13 +144,15 @@ class Feed:
 
 
 _feed: Feed | None = None
+_making = threading.Lock()
 
 
 def feed() -> Feed:
-    """This process's feed (made on first use, on the server's event loop)."""
+    """This process's feed (made on first use; its task runs on the server's event loop)."""
     global _feed
-    if _feed is None:
-        _feed = Feed(rules(), tick_seconds())
+    with _making:
+        if _feed is None:
+            _feed = Feed(rules(), tick_seconds())
     return _feed
 
 
