@@ -131,11 +131,12 @@ def record_presence(conn: Connection, members: list[tuple[int, int]],
 _DUE_BY_TIME_SQL = """
     SELECT DISTINCT t.id FROM revolt_teams t JOIN campaigns c ON c.id = t.campaign_id
     LEFT JOIN revolt_members m ON m.team_id = t.id AND m.status = 'active'
-        AND m.last_seen < $silent AND m.user_id NOT IN
-        (SELECT user_id FROM revolt_stage_done d WHERE d.team_id = t.id AND d.stage = 'categorize')
+        AND m.last_seen < $silent
+    LEFT JOIN revolt_stage_done d ON d.team_id = m.team_id AND d.user_id = m.user_id
+        AND d.stage = 'categorize'
     WHERE t.id = ANY($teams) AND t.stage <> 'done'
-      AND (m.user_id IS NOT NULL OR c.status <> 'live' OR c.opens_at > $now
-           OR c.expires_at <= $now)
+      AND ((m.user_id IS NOT NULL AND d.user_id IS NULL) OR c.status <> 'live'
+           OR c.opens_at > $now OR c.expires_at <= $now)
     ORDER BY t.id
 """
 

@@ -107,8 +107,10 @@ class Feed:
             self.watchers.pop(watcher.topic, None)
 
     async def _run(self) -> None:
-        while self.watchers:
+        while True:
             await asyncio.sleep(self.tick)
+            if not self.watchers:
+                return  # the next stream starts the task again
             try:
                 found = await anyio.to_thread.run_sync(self.step, self._snapshot())
             except Exception:  # the feed must outlive one failed pass: the next tick retries
