@@ -4,6 +4,7 @@ while a closed one lets the dropout happen."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -34,7 +35,7 @@ def world(postgres, tmp_path_factory):
     workspace.ensure(conn, server_settings.now(), demo=False)
     now = server_settings.now()
     people = {}
-    for name in ("rita", "ann", "bob", "cyd", "oz"):
+    for name in ("rita", "ann", "bob", "cyd", "ozzy"):
         users.register(conn, username=name, name=name.title(), email=f"{name}@example.com",
                        password="events-route-2026", expertise=[("general", "en-US")], now=now,
                        rounds=FAST_ROUNDS)
@@ -90,7 +91,7 @@ def test_a_stream_needs_a_signed_in_member(world):
         assert httpx.get(world["url"] + path, cookies={"quorum_session": "forged"},
                          timeout=5).status_code == 401
     outsider = httpx.get(f"{world['url']}/events/team/{world['team']}",
-                         cookies=cookie(world, "oz"), timeout=5)
+                         cookies=cookie(world, "ozzy"), timeout=5)
     assert outsider.status_code == 403
     assert "not a member" in outsider.text
     assert httpx.get(f"{world['url']}/events/team/{world['team'] + 50}",
@@ -142,13 +143,12 @@ def test_a_stream_drawn_before_a_move_gets_it_at_once(world):
 def test_a_closed_stream_stops_presence_so_the_member_drops_out(world):
     conn, team_id = world["conn"], world["team"]
     ann, bob, cyd = world["trio"]
-    streams = {}
-    clients = []
-    for name in ("ann", "bob"):  # cyd's tab is closed: only these two are open
-        client = httpx.Client(cookies=cookie(world, name), timeout=30)
-        clients.append(client)
-        streams[name] = client.stream("GET", f"{world['url']}/events/team/{team_id}").__enter__()
-    try:
+    with contextlib.ExitStack() as open_tabs:
+        for name in ("ann", "bob"):  # cyd's tab is closed: only these two are open
+            client = open_tabs.enter_context(httpx.Client(cookies=cookie(world, name),
+                                                          timeout=30))
+            open_tabs.enter_context(client.stream("GET",
+                                                  f"{world['url']}/events/team/{team_id}"))
         deadline = time.monotonic() + RULES.dropout_seconds * 3
         while time.monotonic() < deadline:
             status = conn.execute("SELECT status FROM revolt_members WHERE team_id = ? "
@@ -161,11 +161,6 @@ def test_a_closed_stream_stops_presence_so_the_member_drops_out(world):
             "SELECT status FROM revolt_members WHERE team_id = ? AND user_id = ANY(?) ",
             [team_id, [ann.id, bob.id]]).fetchall()]
         assert statuses == ["active", "active"]
-    finally:
-        for stream in streams.values():
-            stream.close()
-        for client in clients:
-            client.close()
     time.sleep(RULES.beat_seconds)  # a beat already under way may still land
     closed_at = server_settings.now()
     time.sleep(RULES.beat_seconds * 3)

@@ -164,7 +164,7 @@ def test_a_lobby_whose_team_formed_has_no_work_left(conn, cats, trio, clock):
 def test_only_members_may_watch_a_team_and_only_fitting_experts_a_lobby(
         conn, cats, trio, make_user, clock):
     team_id = form_team(conn, trio, cats.id, clock)
-    outsider = make_user("oz")
+    outsider = make_user("ozzy")
     lawyer = make_user("lex", expertise=(("law", "en-US"),))
     revolt_live.check_may_watch_team(conn, trio[0], team_id)
     with pytest.raises(Forbidden):
