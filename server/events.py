@@ -158,6 +158,21 @@ def feed() -> Feed:
     return _feed
 
 
+def close_all() -> None:
+    """End every open stream now (the server is stopping: uvicorn waits for open responses,
+    and a stream never ends by itself); browsers reconnect to the next server."""
+    global _closing
+    _closing = True
+    if _feed is not None:
+        for watchers in list(_feed.watchers.values()):
+            for watcher in list(watchers):
+                watcher.gone = True
+                watcher.wake.set()
+
+
+_closing = False
+
+
 async def team_events(request: Request) -> Response:
     """A team member's stream: an event whenever what their team page shows moved."""
     return await _open(request, TEAM, _int(request.path_params["team_id"]))
@@ -175,6 +190,9 @@ def _int(text: str) -> int | None:
 async def _open(request: Request, kind: str, key: int | None) -> Response:
     if key is None:
         return PlainTextResponse("Not found.", status_code=404)
+    if _closing:
+        return PlainTextResponse("The server is restarting.", status_code=503,
+                                 headers={"Retry-After": "2"})
     token = request.cookies.get(_cookie_name())
     try:
         current = await anyio.to_thread.run_sync(_authorize, token, kind, key)

@@ -1,11 +1,14 @@
-"""Wake a fragment when its team or lobby moves, instead of polling it every second.
+"""Rerun a team page when its team or lobby moves, instead of polling it every second.
 
 `wake_on_team` / `wake_on_lobby` mount a small component (Streamlit's components v2) whose
 script opens an EventSource to the server's event route (server/events.py) and sets a trigger
-value when an event arrives, which reruns the fragment it sits in; nothing runs on the server
-for this page while nothing moves. The address carries the version the page was drawn with,
-so a move between drawing and connecting is sent at once. The browser reconnects by itself
-after a dropped stream; a refused one (the server restarting) is retried, more slowly each time.
+value when an event arrives, which reruns the page; nothing runs on the server for this page
+while nothing moves. The component sits outside the page's fragments on purpose: after a
+server restart the browser's Streamlit session is a new one that knows none of the old
+fragments (a fragment rerun would be dropped), while a page rerun always works. The address
+carries the version the page was drawn with, so a move between drawing and connecting is sent
+at once. The browser reconnects by itself after a dropped stream; a refused one (the server
+restarting) is retried, more slowly each time.
 The script is fixed; only the address, built here from numbers, is passed to it.
 """
 
@@ -51,12 +54,12 @@ _component = st.components.v2.component("quorum_live_events", js=_JS)
 
 
 def wake_on_team(team_id: int, version: Version) -> None:
-    """Rerun the calling fragment when the team's version moves past `version`."""
+    """Rerun the page when the team's version moves past `version`."""
     _mount(f"/events/team/{int(team_id)}?since={events.encode(version)}")
 
 
 def wake_on_lobby(campaign_id: int, version: Version) -> None:
-    """Rerun the calling fragment when the lobby's version moves past `version`."""
+    """Rerun the page when the lobby's version moves past `version`."""
     _mount(f"/events/lobby/{int(campaign_id)}?since={events.encode(version)}")
 
 
