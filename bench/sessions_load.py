@@ -336,8 +336,13 @@ class Tab:
                     self.timings.errors.append(f"stream refused: {response.status_code}")
                     return
                 self.streaming.set()
+                kind = "message"
                 async for line in response.aiter_lines():
-                    if not line.startswith("data: ") or self.component is None:
+                    if line.startswith("event: "):
+                        kind = line[7:]  # "boot" names the server process; not a move
+                    if not line:
+                        kind = "message"
+                    if not line.startswith("data: ") or kind != "message" or not self.component:
                         continue
                     self.timings.events += 1
                     widgets = WidgetStates_pb2.WidgetStates()

@@ -11,7 +11,9 @@ dropout still fires. The feed reads only the database, so streams on other repli
 same moves; after a restart the browser's EventSource reconnects by itself.
 
 A stream starts from the version the page was drawn with (`?since=`): if the team moved in
-between, the first event comes at once, so no move falls between a render and its stream.
+between, the first event comes at once, so no move falls between a render and its stream. Its
+first event (`boot`) names this server process: a page drawn by another one reloads (after a
+restart the browser's Streamlit session is new and knows none of the page's fragments).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,6 +38,9 @@ from server import runtime, settings
 log = logging.getLogger("quorum.events")
 KEEPALIVE_SECONDS = 15  # a comment line now and then, so proxies keep the stream open
 RETRY_MS = 2000         # how soon the browser reconnects after the server went away
+# Named in each stream's first event: a page that sees another one was drawn by a server
+# process that is gone, whose Streamlit session (and fragments) the browser no longer has.
+BOOT = secrets.token_hex(8)
 Topic = tuple[str, int]
 
 
@@ -239,7 +245,7 @@ def _authorize(token: str | None, kind: str, key: int) -> tuple[int, Version]:
 async def _stream(request: Request, watcher: Watcher):
     listener = asyncio.get_running_loop().create_task(_until_closed(request, watcher))
     try:
-        yield f"retry: {RETRY_MS}\n\n"
+        yield f"retry: {RETRY_MS}\nevent: boot\ndata: {BOOT}\n\n"
         while not watcher.gone:
             if watcher.latest is not None and watcher.latest != watcher.seen:
                 watcher.seen = watcher.latest

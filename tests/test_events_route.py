@@ -99,9 +99,15 @@ def test_a_stream_needs_a_signed_in_member(world):
 
 
 def next_event(lines, deadline: float) -> str:
+    """The data of the next plain event (not the `boot` one naming the server process)."""
+    kind = "message"
     for line in lines:
-        if line.startswith("data: "):
+        if line.startswith("event: "):
+            kind = line[len("event: "):]
+        elif line.startswith("data: ") and kind == "message":
             return line[len("data: "):]
+        elif not line:
+            kind = "message"
         assert time.monotonic() < deadline, "no event came"
     raise AssertionError("the stream ended")
 
@@ -117,6 +123,7 @@ def test_a_member_gets_an_event_when_a_teammate_votes_and_stays_present(world):
         assert stream.headers["content-type"].startswith("text/event-stream")
         lines = stream.iter_lines()
         assert next(lines) == f"retry: {events.RETRY_MS}"
+        assert (next(lines), next(lines)) == ("event: boot", f"data: {events.BOOT}")
         started = time.monotonic()
         revolt.vote(conn, bob, team_id, batch(conn, team_id)[0], "Yes",
                     server_settings.now(), RULES)

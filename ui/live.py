@@ -2,13 +2,12 @@
 
 `wake_on_team` / `wake_on_lobby` mount a small component (Streamlit's components v2) whose
 script opens an EventSource to the server's event route (server/events.py) and sets a trigger
-value when an event arrives, which reruns the page; nothing runs on the server for this page
-while nothing moves. The component sits outside the page's fragments on purpose: after a
-server restart the browser's Streamlit session is a new one that knows none of the old
-fragments (a fragment rerun would be dropped), while a page rerun always works. The address
-carries the version the page was drawn with, so a move between drawing and connecting is sent
-at once. The browser reconnects by itself after a dropped stream; a refused one (the server
-restarting) is retried, more slowly each time.
+value when an event arrives, which reruns the fragment it sits in; nothing runs on the server
+for this page while nothing moves. The address carries the version the page was drawn with, so
+a move between drawing and connecting is sent at once. The browser reconnects by itself after
+a dropped stream; a refused one (the server restarting) is retried, more slowly each time.
+After a restart the browser's Streamlit session is new and knows none of the page's fragments,
+so when a stream's first event names another server process than before, the page reloads.
 The script is fixed; only the address, built here from numbers, is passed to it.
 """
 
@@ -23,29 +22,60 @@ from core.revolt_live import Version
 from server import events
 
 _JS = """
-export default function ({ data, setTriggerValue }) {
-  let source = null;
-  let timer = null;
-  let closed = false;
-  let delay = 2000;
-  const open = () => {
-    source = new EventSource(data.url);
-    source.onmessage = (event) => {
-      delay = 2000;
-      setTriggerValue("moved", event.data);
-    };
-    source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED && !closed) {
-        timer = setTimeout(open, delay);
-        delay = Math.min(delay * 2, 30000);
-      }
-    };
+// Streamlit calls this again, on the same mount, whenever the address changes, and calls only
+// the last returned clean-up when the component goes: so the stream is kept per mount here,
+// and an address change closes the old stream before opening the new one.
+const live = new WeakMap();
+
+function stop(state) {
+  clearTimeout(state.timer);
+  if (state.source) state.source.close();
+  state.source = null;
+}
+
+function open(state) {
+  const source = new EventSource(state.url);
+  state.source = source;
+  source.addEventListener("boot", (event) => {
+    // Another server process than the one that drew this page: its Streamlit session, and
+    // the fragments this component would rerun, are gone with the old one.
+    const drawnBy = window.__quorumServer;
+    window.__quorumServer = event.data;
+    if (drawnBy && drawnBy !== event.data) window.location.reload();
+  });
+  source.onmessage = (event) => {
+    state.delay = 2000;
+    state.trigger("moved", event.data);
   };
-  open();
+  source.onerror = () => {
+    // A dropped stream reconnects by itself; a refused one (the server restarting) is closed:
+    // try again, more slowly each time.
+    if (source.readyState === EventSource.CLOSED && state.source === source) {
+      state.timer = setTimeout(() => { if (state.source === source) open(state); }, state.delay);
+      state.delay = Math.min(state.delay * 2, 30000);
+    }
+  };
+}
+
+export default function ({ data, parentElement, setTriggerValue }) {
+  let state = live.get(parentElement);
+  if (!state) {
+    state = {};
+    live.set(parentElement, state);
+  }
+  state.trigger = setTriggerValue;
+  if (state.url !== data.url) {
+    stop(state);
+    state.url = data.url;
+    state.delay = 2000;
+    open(state);
+  }
+  const mine = data.url;
   return () => {
-    closed = true;
-    clearTimeout(timer);
-    if (source) source.close();
+    if (state.url === mine) {
+      stop(state);
+      state.url = null;
+    }
   };
 }
 """
@@ -54,12 +84,12 @@ _component = st.components.v2.component("quorum_live_events", js=_JS)
 
 
 def wake_on_team(team_id: int, version: Version) -> None:
-    """Rerun the page when the team's version moves past `version`."""
+    """Rerun the calling fragment when the team's version moves past `version`."""
     _mount(f"/events/team/{int(team_id)}?since={events.encode(version)}")
 
 
 def wake_on_lobby(campaign_id: int, version: Version) -> None:
-    """Rerun the page when the lobby's version moves past `version`."""
+    """Rerun the calling fragment when the lobby's version moves past `version`."""
     _mount(f"/events/lobby/{int(campaign_id)}?since={events.encode(version)}")
 
 

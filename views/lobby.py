@@ -1,10 +1,10 @@
 """Team sessions (Revolt): the preview, the lobby, and a team's synchronized stages.
 
 The page is drawn from the database alone: which of preview, lobby or session the expert sees
-follows from their rows. The page reruns when the server pushes an event (ui/live.py: the
-team's or lobby's version moved past the one it was drawn from), never on a timer. Its live
-parts are fragments, so a click in them redraws only them; when such a rerun finds the team (or
-the expert) in another state than the page was drawn from, it reruns the whole page.
+follows from their rows. Live parts are fragments that rerun when the server pushes an event
+(ui/live.py: the team's or lobby's version moved past the one they were drawn from), never on a
+timer; when a rerun finds the team (or the expert) in another state than the page was drawn
+from, it reruns the whole page, which says what moved.
 """
 
 from datetime import datetime, timedelta
@@ -128,24 +128,23 @@ def lobby_page(campaign_id: int) -> None:
         team.ask_permission()
     st.caption(f"A team forms as soon as {rules.team_size} experts here are ready. Keep this page "
                "open: you will hear a chime when someone arrives and when your team starts.")
-    # Read before the lobby itself: a move in between then causes one event too many, not one
-    # too few.
-    version = revolt_live.lobby_version(conn, campaign_id, settings.now(), rules)
+    st.session_state["lobby_waiting"] = campaign_id  # so the team page says it started
     lobby_live(campaign_id)
-    live.wake_on_lobby(campaign_id, version)
 
 
 @st.fragment
 def lobby_live(campaign_id: int) -> None:
-    """The lobby's live part, with its buttons (a click redraws only this part)."""
+    """The lobby's live part: drawn again whenever the server says the lobby moved."""
+    # Read before the lobby itself: a move in between then causes one event too many, not one
+    # too few.
+    version = revolt_live.lobby_version(conn, campaign_id, settings.now(), rules)
     try:
         lobby = revolt_lobby.poll(conn, user, campaign_id, settings.now(), rules)
     except DomainError as error:
         show_error(error)
         return
     if lobby.team_id is not None:
-        team.queue("Your team is starting", "Everyone is ready: time to vote.")
-        st.rerun(scope="app")
+        st.rerun(scope="app")  # the page then says the team is starting
     if not lobby.here:
         flash("You were away from the lobby for a while, so you left it. Join again when ready.")
         st.rerun(scope="app")
@@ -201,12 +200,12 @@ def lobby_live(campaign_id: int) -> None:
             show_error(error)
         else:
             if after.team_id is not None:
-                team.queue("Your team is starting", "Everyone is ready: time to vote.")
                 st.rerun(scope="app")
             st.rerun(scope="fragment")
     if leave_col.button("Leave the lobby", icon=":material/logout:", width="stretch"):
         revolt_lobby.leave_lobby(conn, user, campaign_id)
         st.rerun(scope="app")
+    live.wake_on_lobby(campaign_id, version)
 
 
 def wait_estimate(campaign_id: int) -> str:
@@ -229,6 +228,7 @@ def session_page(team_id: int) -> None:
         st.stop()
     campaign = campaigns.get(conn, s.campaign_id)
     st.title(f"Team session · {literal(campaign.title)}")
+    announce_moves(s)
     progress_header(s)
     if s.status != "active":
         gone_notice(s)
@@ -236,7 +236,7 @@ def session_page(team_id: int) -> None:
     if s.finished:
         exit_survey(s)
         return
-    st.session_state["team_fresh"] = s
+    st.session_state["team_fresh"] = (s, version)
     spec = campaigns.spec(conn, s.campaign_id, s.spec_version)
     if s.stage == "vote" and s.todo:
         vote_form(s, spec)
@@ -246,7 +246,22 @@ def session_page(team_id: int) -> None:
     leave_button(s)
     st.caption(f"Keep this page open until your part is done: if it stops responding for "
                f"{rules.dropout_seconds:g} seconds, your team goes on without you.")
-    live.wake_on_team(team_id, version)
+
+
+def announce_moves(s: revolt.Session) -> None:
+    """Chime and notify when the team started or moved on since this tab last drew it."""
+    seen = st.session_state.get("team_drawn")
+    st.session_state["team_drawn"] = (s.team_id, s.version)
+    if s.status != "active":
+        return
+    if seen is None or seen[0] != s.team_id:
+        if st.session_state.pop("lobby_waiting", None) == s.campaign_id:
+            team.notify("Your team is starting", "Everyone is ready: time to vote.")
+    elif seen[1] != s.version:
+        # Say why, as the stage machine recorded it: after a drop or a Leave, "everyone
+        # finished" would not be true.
+        team.notify("Your team has finished" if s.stage == "done"
+                    else f"On to {revolt.STAGE_NAMES[s.stage]}", s.moved_because or "")
 
 
 def progress_header(s: revolt.Session) -> None:
@@ -326,27 +341,23 @@ def submit(action) -> None:
 
 @st.fragment
 def team_live(team_id: int, drawn: tuple, shown_spec: dict) -> None:
-    """The waiting room or the Categorize form (a save there redraws only this part); moves
-    the page on when such a rerun finds the stage or this member changed."""
-    s = st.session_state.pop("team_fresh", None)
+    """Drawn again whenever the server says the team moved: move the page on when the stage
+    or this member changed, else redraw the waiting room or the Categorize form."""
+    s, version = st.session_state.pop("team_fresh", (None, None))
     if s is None or s.team_id != team_id:
+        version = revolt_live.team_version(conn, team_id, settings.now(), rules)
         try:
             s = revolt.poll(conn, user, team_id, settings.now(), rules)
         except DomainError as error:
             show_error(error)
             return
     if s.key != drawn:
-        if s.version != drawn[1]:
-            # Say why, as the stage machine recorded it: after a drop or a Leave, "everyone
-            # finished" would not be true.
-            title = ("Your team has finished" if s.stage == "done"
-                     else f"On to {revolt.STAGE_NAMES[s.stage]}")
-            team.queue(title, s.moved_because or "")
-        st.rerun(scope="app")
+        st.rerun(scope="app")  # the page then says what moved
     if s.stage == "categorize" and s.todo:
         categorize_form(s, shown_spec)
     elif s.stage_done or not s.todo:
         waiting_room(s)
+    live.wake_on_team(team_id, version)
 
 
 def waiting_room(s: revolt.Session) -> None:
