@@ -232,6 +232,7 @@ class Tab:
         self.timings, self.http = timings, http
         self.fragments: dict[str, float] = {}   # auto-rerun fragment id → interval (s)
         self.runs = 0                           # full or fragment runs finished
+        self.full_run = asyncio.Event()         # set when a whole-page run finished
         self.finished = asyncio.Condition()
         self.component: tuple[str, str, str] | None = None  # id, address, fragment
         self.radio: tuple[str, list[str]] | None = None
@@ -298,6 +299,8 @@ class Tab:
             elif kind == "delta":
                 self._element(message.delta)
             elif kind == "script_finished" and message.script_finished in (DONE, FRAGMENT_DONE):
+                if message.script_finished == DONE:
+                    self.full_run.set()
                 async with self.finished:
                     self.runs += 1
                     self.finished.notify_all()
@@ -392,18 +395,24 @@ async def play_team(base: str, cookies: list[str], query: str, timings: Timings,
     for tab in (voter, *waiting):
         await tab.open()
     for tab in (voter, *waiting):
-        await asyncio.wait_for(tab.streaming.wait(), 10)
+        try:
+            await asyncio.wait_for(tab.streaming.wait(), 10)
+        except TimeoutError:
+            timings.errors.append(f"no event stream (component {tab.component})")
     await asyncio.sleep(0.5)
-    for tab in waiting:
-        tab.progress_changed.clear()
     for n in range(BATCH):
         last = n == BATCH - 1
+        if last:
+            for tab in waiting:
+                tab.full_run.clear()
         sent = time.perf_counter()
         timings.clicks.append(await voter.vote("Yes"))
         if last:
             for tab in waiting:
                 try:
-                    await asyncio.wait_for(tab.progress_changed.wait(), 15)
+                    # The event reruns the waiting room's fragment, which sees the stage moved
+                    # and reruns the whole page: that run finishing is the next stage shown.
+                    await asyncio.wait_for(tab.full_run.wait(), 15)
                     timings.stages.append(time.perf_counter() - sent)
                 except TimeoutError:
                     timings.errors.append("the next stage did not show within 15 s")
