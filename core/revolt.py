@@ -64,6 +64,17 @@ class Settings:
         if problems:
             raise Invalid("The team session settings are not valid.", problems)
 
+    @property
+    def beat_seconds(self) -> float:
+        """How often an open page's presence is written (a twelfth of the dropout time)."""
+        return self.dropout_seconds / 12
+
+    @property
+    def quiet_seconds(self) -> float:
+        """After how long without presence a member's page counts as not responding: longer
+        than a few missed beats, well before the dropout."""
+        return self.dropout_seconds / 6 + 5
+
 
 @dataclass(frozen=True)
 class Config:

@@ -211,13 +211,46 @@ def poll(conn: Connection, user: User, campaign_id: int, now: datetime,
     def work(cur: Cursor) -> None:
         cur.execute("UPDATE revolt_lobby SET last_seen = ? WHERE campaign_id = ? AND user_id = ?",
                     [now, campaign_id, user.id])
-        cur.execute("DELETE FROM revolt_lobby WHERE campaign_id = ? AND last_seen < ?",
-                    [campaign_id, _silent_since(now, settings)])
-        form_teams_in(cur, campaigns.fetch(cur, campaign_id), now, settings)
-        revolt.sweep_in(cur, campaign_id, now, settings)  # teams whose members all went away
+        _tend_in(cur, campaign_id, now, settings)
 
     writing(conn, work, one_at_a_time=("lobby", campaign_id))
     return state(conn, user, campaign_id, now, settings)
+
+
+def tend(conn: Connection, campaign_id: int, now: datetime, settings: Settings) -> None:
+    """The lobby's work that the clock makes due: forget the silent, form teams, end
+    abandoned teams (what a poll does, without noting anyone's presence)."""
+    writing(conn, lambda cur: _tend_in(cur, campaign_id, now, settings),
+            one_at_a_time=("lobby", campaign_id))
+
+
+def _tend_in(cur: Cursor, campaign_id: int, now: datetime, settings: Settings) -> None:
+    cur.execute("DELETE FROM revolt_lobby WHERE campaign_id = ? AND last_seen < ?",
+                [campaign_id, _silent_since(now, settings)])
+    form_teams_in(cur, campaigns.fetch(cur, campaign_id), now, settings)
+    revolt.sweep_in(cur, campaign_id, now, settings)  # teams whose members all went away
+
+
+def lobbies_with_work(conn: Connection, campaign_ids: list[int], now: datetime,
+                      settings: Settings) -> list[int]:
+    """Of these lobbies, those where someone silent is to be forgotten, enough ready experts
+    are present to form a team, or a team went silent: one read for all of them."""
+    if not campaign_ids:
+        return []
+    since = _silent_since(now, settings)
+    with reading(conn) as cur:
+        busy = {c for (c,) in cur.execute(
+            "SELECT campaign_id FROM revolt_lobby WHERE campaign_id = ANY(?) GROUP BY campaign_id "
+            "HAVING count(*) FILTER (WHERE last_seen < ?) > 0 "
+            "OR count(*) FILTER (WHERE ready_until > ? AND last_seen >= ?) >= ?",
+            [[int(c) for c in campaign_ids], since, now, since, settings.team_size]).fetchall()}
+        busy |= {c for (c,) in cur.execute(
+            "SELECT DISTINCT t.campaign_id FROM revolt_teams t LEFT JOIN revolt_members m "
+            "ON m.team_id = t.id AND m.status = 'active' AND m.last_seen >= ? "
+            "WHERE t.campaign_id = ANY(?) AND t.stage <> 'done' "
+            "GROUP BY t.id, t.campaign_id HAVING count(m.user_id) = 0",
+            [since, [int(c) for c in campaign_ids]]).fetchall()}
+    return sorted(busy)
 
 
 def _poll_has_work(conn: Connection, user: User, campaign_id: int, now: datetime,
@@ -349,6 +382,25 @@ def lobby_counts(conn: Connection, campaign_ids: list[int], now: datetime,
             {"ids": [int(i) for i in campaign_ids], "since": _silent_since(now, settings)}
         ).fetchall()
     return {campaign_id: (waiting, left) for campaign_id, waiting, left in rows}
+
+
+def teams_forming(conn: Connection, user: User, campaign_ids: list[int], now: datetime,
+                  settings: Settings) -> dict[int, int]:
+    """Of these team campaigns (those that fit the expert), the ones where others wait in the
+    lobby now while the expert is neither there nor in a team: campaign → experts waiting."""
+    if not campaign_ids:
+        return {}
+    with reading(conn) as cur:
+        rows = cur.execute(
+            "SELECT l.campaign_id, count(*) FROM revolt_lobby l WHERE l.campaign_id = ANY($ids) "
+            "AND l.last_seen >= $since AND l.user_id <> $user "
+            "AND l.campaign_id NOT IN (SELECT campaign_id FROM revolt_lobby WHERE user_id = $user) "
+            "AND l.campaign_id NOT IN (SELECT campaign_id FROM revolt_members "
+            " WHERE user_id = $user AND closed_at IS NULL) "
+            "GROUP BY l.campaign_id ORDER BY count(*) DESC, l.campaign_id",
+            {"ids": [int(c) for c in campaign_ids], "since": _silent_since(now, settings),
+             "user": user.id}).fetchall()
+    return {int(campaign_id): int(waiting) for campaign_id, waiting in rows}
 
 
 def stage_pay(cfg: Config) -> list[tuple[str, Decimal]]:

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from core import sessions
-from server import api, runtime, settings
+from server import api, events, runtime, settings
 
 SESSION_COOKIE = "quorum_session"
 
@@ -18,6 +18,8 @@ def routes() -> list[BaseRoute]:
     """Every route the app serves besides Streamlit's own."""
     return [Route("/auth/session", take_session_code, methods=["GET"]),
             Route("/auth/signout", forget_session_cookie, methods=["GET", "POST"]),
+            Route("/events/team/{team_id}", events.team_events, methods=["GET"]),
+            Route("/events/lobby/{campaign_id}", events.lobby_events, methods=["GET"]),
             Mount("/api/v1", app=api.create_app())]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import wave
 from functools import cache
 
@@ -19,21 +18,16 @@ import numpy as np
 import streamlit as st
 
 from core import revolt
+from server import events
 from ui.text import literal
 
 _PENDING = "team_notices"
 
 
 def settings() -> revolt.Settings:
-    """Team size, batch size and timeouts from QUORUM_REVOLT_* variables, or the defaults."""
-    env = os.environ
-    default = revolt.Settings()
-    return revolt.Settings(
-        team_size=int(env.get("QUORUM_REVOLT_TEAM_SIZE", default.team_size)),
-        batch_size=int(env.get("QUORUM_REVOLT_BATCH_SIZE", default.batch_size)),
-        ready_seconds=float(env.get("QUORUM_REVOLT_READY_SECONDS", default.ready_seconds)),
-        dropout_seconds=float(env.get("QUORUM_REVOLT_DROPOUT_SECONDS", default.dropout_seconds)),
-    )
+    """Team size, batch size and timeouts from QUORUM_REVOLT_* variables, or the defaults
+    (the same the server's event feed uses)."""
+    return events.rules()
 
 
 @cache

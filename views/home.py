@@ -71,8 +71,17 @@ if mine.empty:
 st.subheader("Campaigns for you")
 keys = api_keys(conn)
 rules = team.settings()
-lobbies = revolt_lobby.lobby_counts(conn, mine.loc[mine["kind"] == "revolt", "id"].tolist(), now,
-                                    rules)
+team_ids = mine.loc[mine["kind"] == "revolt", "id"].tolist()
+lobbies = revolt_lobby.lobby_counts(conn, team_ids, now, rules)
+titles = dict(zip(mine["id"].astype(int), mine["title"], strict=True))
+for campaign_id, waiting in revolt_lobby.teams_forming(conn, user, team_ids, now, rules).items():
+    note, go = st.columns([5, 1], vertical_alignment="center")
+    note.info(f"**A team is forming: {plural(waiting, 'expert')} "
+              f"{'is' if waiting == 1 else 'are'} waiting for a team in "
+              f"{literal(titles[campaign_id])}.** A team starts as soon as {rules.team_size} "
+              "experts are ready.", icon=":material/groups:")
+    go.page_link("views/lobby.py", label="Join them", icon=":material/group_add:",
+                 query_params={"campaign": campaign_id})
 for row in mine.itertuples():
     with st.container(border=True):
         text, facts, go = st.columns([5, 4, 2], vertical_alignment="center")

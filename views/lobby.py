@@ -1,16 +1,20 @@
 """Team sessions (Revolt): the preview, the lobby, and a team's synchronized stages.
 
 The page is drawn from the database alone: which of preview, lobby or session the expert sees
-follows from their rows. Live parts poll once a second in fragments; when a poll finds the team
-(or the expert) in another state than the page was drawn from, it reruns the whole page.
+follows from their rows. Live parts are fragments that rerun when the server pushes an event
+(ui/live.py: the team's or lobby's version moved past the one they were drawn from), never on a
+timer; when a rerun finds the team (or the expert) in another state than the page was drawn
+from, it reruns the whole page, which says what moved.
 """
+
+from datetime import datetime, timedelta
 
 import streamlit as st
 
-from core import campaigns, catalog, revolt, revolt_lobby
+from core import campaigns, catalog, revolt, revolt_live, revolt_lobby
 from core.errors import DomainError, Invalid
 from server import settings
-from ui import state, team
+from ui import live, state, team
 from ui.feedback import flash, show_error
 from ui.format import money, plural
 from ui.text import literal, safe_markdown
@@ -124,19 +128,23 @@ def lobby_page(campaign_id: int) -> None:
         team.ask_permission()
     st.caption(f"A team forms as soon as {rules.team_size} experts here are ready. Keep this page "
                "open: you will hear a chime when someone arrives and when your team starts.")
+    st.session_state["lobby_waiting"] = campaign_id  # so the team page says it started
     lobby_live(campaign_id)
 
 
-@st.fragment(run_every=1)
+@st.fragment
 def lobby_live(campaign_id: int) -> None:
+    """The lobby's live part: drawn again whenever the server says the lobby moved."""
+    # Read before the lobby itself: a move in between then causes one event too many, not one
+    # too few.
+    version = revolt_live.lobby_version(conn, campaign_id, settings.now(), rules)
     try:
         lobby = revolt_lobby.poll(conn, user, campaign_id, settings.now(), rules)
     except DomainError as error:
         show_error(error)
         return
     if lobby.team_id is not None:
-        team.queue("Your team is starting", "Everyone is ready: time to vote.")
-        st.rerun(scope="app")
+        st.rerun(scope="app")  # the page then says the team is starting
     if not lobby.here:
         flash("You were away from the lobby for a while, so you left it. Join again when ready.")
         st.rerun(scope="app")
@@ -161,11 +169,9 @@ def lobby_live(campaign_id: int) -> None:
     if st.session_state.get("lobby_expired") and lobby.ready_until is None:
         st.warning(f"Your readiness ran out after {rules.ready_seconds / 60:g} minutes. Press "
                    "Ready again when you are here.", icon=":material/timer_off:")
-    now = settings.now()
     ready_col, leave_col, _ = st.columns([2, 2, 2])
     if lobby.ready_until is not None:
-        seconds = max(0, int((lobby.ready_until - now).total_seconds()))
-        st.success(f"You are ready for {seconds // 60}:{seconds % 60:02d} more. Waiting for "
+        st.success(f"You are ready until {live.clock_time(lobby.ready_until)}. Waiting for "
                    f"{plural(max(0, lobby.team_size - lobby.ready), 'more ready expert')}.",
                    icon=":material/check_circle:")
         clicked = ready_col.button("Still ready", icon=":material/refresh:", width="stretch",
@@ -194,12 +200,12 @@ def lobby_live(campaign_id: int) -> None:
             show_error(error)
         else:
             if after.team_id is not None:
-                team.queue("Your team is starting", "Everyone is ready: time to vote.")
                 st.rerun(scope="app")
             st.rerun(scope="fragment")
     if leave_col.button("Leave the lobby", icon=":material/logout:", width="stretch"):
         revolt_lobby.leave_lobby(conn, user, campaign_id)
         st.rerun(scope="app")
+    live.wake_on_lobby(campaign_id, version)
 
 
 def wait_estimate(campaign_id: int) -> str:
@@ -214,6 +220,7 @@ def wait_estimate(campaign_id: int) -> str:
 # --- the team session --------------------------------------------------------------------------
 
 def session_page(team_id: int) -> None:
+    version = revolt_live.team_version(conn, team_id, settings.now(), rules)  # before the poll
     try:
         s = revolt.poll(conn, user, team_id, settings.now(), rules)
     except DomainError as error:
@@ -221,6 +228,7 @@ def session_page(team_id: int) -> None:
         st.stop()
     campaign = campaigns.get(conn, s.campaign_id)
     st.title(f"Team session · {literal(campaign.title)}")
+    announce_moves(s)
     progress_header(s)
     if s.status != "active":
         gone_notice(s)
@@ -228,7 +236,7 @@ def session_page(team_id: int) -> None:
     if s.finished:
         exit_survey(s)
         return
-    st.session_state["team_fresh"] = s
+    st.session_state["team_fresh"] = (s, version)
     spec = campaigns.spec(conn, s.campaign_id, s.spec_version)
     if s.stage == "vote" and s.todo:
         vote_form(s, spec)
@@ -238,6 +246,22 @@ def session_page(team_id: int) -> None:
     leave_button(s)
     st.caption(f"Keep this page open until your part is done: if it stops responding for "
                f"{rules.dropout_seconds:g} seconds, your team goes on without you.")
+
+
+def announce_moves(s: revolt.Session) -> None:
+    """Chime and notify when the team started or moved on since this tab last drew it."""
+    seen = st.session_state.get("team_drawn")
+    st.session_state["team_drawn"] = (s.team_id, s.version)
+    if s.status != "active":
+        return
+    if seen is None or seen[0] != s.team_id:
+        if st.session_state.pop("lobby_waiting", None) == s.campaign_id:
+            team.notify("Your team is starting", "Everyone is ready: time to vote.")
+    elif seen[1] != s.version:
+        # Say why, as the stage machine recorded it: after a drop or a Leave, "everyone
+        # finished" would not be true.
+        team.notify("Your team has finished" if s.stage == "done"
+                    else f"On to {revolt.STAGE_NAMES[s.stage]}", s.moved_because or "")
 
 
 def progress_header(s: revolt.Session) -> None:
@@ -315,59 +339,54 @@ def submit(action) -> None:
     st.rerun()
 
 
-@st.fragment(run_every=1)
+@st.fragment
 def team_live(team_id: int, drawn: tuple, shown_spec: dict) -> None:
-    """Once a second: check in, and move the page on when the team or this member changed."""
-    s = st.session_state.pop("team_fresh", None)
+    """Drawn again whenever the server says the team moved: move the page on when the stage
+    or this member changed, else redraw the waiting room or the Categorize form."""
+    s, version = st.session_state.pop("team_fresh", (None, None))
     if s is None or s.team_id != team_id:
+        version = revolt_live.team_version(conn, team_id, settings.now(), rules)
         try:
             s = revolt.poll(conn, user, team_id, settings.now(), rules)
         except DomainError as error:
             show_error(error)
             return
     if s.key != drawn:
-        if s.version != drawn[1]:
-            # Say why, as the stage machine recorded it: after a drop or a Leave, "everyone
-            # finished" would not be true.
-            title = ("Your team has finished" if s.stage == "done"
-                     else f"On to {revolt.STAGE_NAMES[s.stage]}")
-            team.queue(title, s.moved_because or "")
-        st.rerun(scope="app")
+        st.rerun(scope="app")  # the page then says what moved
     if s.stage == "categorize" and s.todo:
         categorize_form(s, shown_spec)
     elif s.stage_done or not s.todo:
         waiting_room(s)
+    live.wake_on_team(team_id, version)
 
 
 def waiting_room(s: revolt.Session) -> None:
-    now = settings.now()
     working = [m for m in s.mates if not m.is_me and m.status == "active" and m.done < m.needed]
     doing = {"vote": "voting", "explain": "explaining", "categorize": "categorizing"}.get(
         s.stage, "working")
     still = f": {len(working)} still {doing}" if working else ""
     st.success(f"You finished {revolt.STAGE_NAMES[s.stage]}. Waiting for your teammates{still}; "
                "you will all move on together.", icon=":material/hourglass_top:")
+    now = settings.now()
     columns = st.columns(len(s.mates))
     for column, mate in zip(columns, s.mates, strict=True):
         status = {"active": "", "dropped": " (dropped out)", "left": " (left)"}[mate.status]
         column.metric(literal(mate.name + status), f"{mate.done} / {mate.needed}")
-        silent = _silent_seconds(mate, now)
-        if silent is not None:
-            left = max(0, round(rules.dropout_seconds - silent))
-            column.caption(f":material/wifi_off: Not responding for {silent:.0f} s; the team "
-                           f"goes on without them in {left} s." if left else
-                           ":material/wifi_off: Not responding; the team goes on without them.")
+        if _is_quiet(mate, now):
+            goes_on = mate.last_seen + timedelta(seconds=rules.dropout_seconds)
+            column.caption(f":material/wifi_off: Not responding since "
+                           f"{live.clock_time(mate.last_seen)}; unless they come back, the team "
+                           f"goes on without them at {live.clock_time(goes_on)}.")
 
 
-def _silent_seconds(mate: revolt.Mate, now) -> float | None:
-    """How long an active teammate's page has been silent, once that is more than usual.
+def _is_quiet(mate: revolt.Mate, now: datetime) -> bool:
+    """Whether an active teammate's page has been silent for longer than usual.
 
-    A page checks in every second but writes only every sixth of the dropout time, so a gap
-    shorter than that and a few seconds is normal."""
+    An open page's presence is written every few seconds (`rules.beat_seconds`), so only a
+    gap of several beats means it stopped; the server's feed wakes this page when it does."""
     if mate.is_me or mate.status != "active" or mate.last_seen is None:
-        return None
-    silent = (now - mate.last_seen).total_seconds()
-    return silent if silent > rules.dropout_seconds / 6 + 5 else None
+        return False
+    return (now - mate.last_seen).total_seconds() > rules.quiet_seconds
 
 
 def categorize_form(s: revolt.Session, shown_spec: dict) -> None:
