@@ -49,6 +49,7 @@ import websockets
 from streamlit.components.v2.bidi_component.main import _make_trigger_id
 from streamlit.proto import BackMsg_pb2, ForwardMsg_pb2
 
+from bench.revolt_sim import SPEC  # the same team task as the Revolt simulation
 from bench.session_cookies import cookie_for
 from core import campaigns, db, revolt, revolt_lobby, users, workspace
 
@@ -59,15 +60,6 @@ TEAM = 3
 DONE = ForwardMsg_pb2.ForwardMsg.ScriptFinishedStatus.Value("FINISHED_SUCCESSFULLY")
 FRAGMENT_DONE = ForwardMsg_pb2.ForwardMsg.ScriptFinishedStatus.Value(
     "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")
-SPEC = """\
-blocks:
-  - type: text
-    field: text
-  - type: single_choice
-    id: is_cat
-    prompt: Is this a cat?
-    options: ["Yes", "No"]
-"""
 
 
 @dataclass

@@ -32,6 +32,18 @@ def items_with_room_below_hint(conn, campaign) -> list[int]:
         "ORDER BY id", [campaign.id, campaign.overlap, hint(conn, campaign)]).fetchall()]
 
 
+def fill_past_the_hint(conn, user, campaign, now):
+    """Answer the first three items and claim the fourth, so the hint passes the first; return
+    the first item's assignment and its receipt."""
+    first = claim(conn, user, campaign, now)
+    receipt = answer(conn, user, first, now)
+    for _ in range(2):
+        answer(conn, user, claim(conn, user, campaign, now), now)
+    claim(conn, user, campaign, now)
+    assert hint(conn, campaign) > first.item_id
+    return first, receipt
+
+
 def oracle_has_work(conn, user, campaign, now) -> bool:
     """Whether any item of the campaign has room for the expert, read over the whole campaign."""
     return conn.execute(
@@ -59,12 +71,7 @@ def test_a_rejected_answer_below_the_hint_is_handed_out_again(conn, make_user, m
                                                               requester, now):
     campaign = make_campaign(n_items=4, overlap=1)
     ada, bob = make_user("ada"), make_user("bob")
-    first = claim(conn, ada, campaign, now)
-    receipt = answer(conn, ada, first, now)
-    for _ in range(2):
-        answer(conn, ada, claim(conn, ada, campaign, now), now)
-    claim(conn, ada, campaign, now)
-    assert hint(conn, campaign) > first.item_id
+    first, receipt = fill_past_the_hint(conn, ada, campaign, now)
     review.reject(conn, requester, receipt.response_id, "Off topic", now)
     assert hint(conn, campaign) == first.item_id
     assert claim(conn, bob, campaign, now).item_id == first.item_id
@@ -74,12 +81,7 @@ def test_a_withdrawn_answer_below_the_hint_is_handed_out_again(conn, make_user, 
                                                                now):
     campaign = make_campaign(n_items=4, overlap=1)
     ada, bob = make_user("ada"), make_user("bob")
-    first = claim(conn, ada, campaign, now)
-    receipt = answer(conn, ada, first, now)
-    for _ in range(2):
-        answer(conn, ada, claim(conn, ada, campaign, now), now)
-    claim(conn, ada, campaign, now)
-    assert hint(conn, campaign) > first.item_id
+    first, receipt = fill_past_the_hint(conn, ada, campaign, now)
     edits.withdraw(conn, ada, receipt.response_id, now)
     assert hint(conn, campaign) == first.item_id
     assert claim(conn, bob, campaign, now).item_id == first.item_id
