@@ -17,6 +17,7 @@ import pytest
 
 from core import campaigns, db, users, workflow, workspace
 from deploy import local_postgres
+from tests.revolt_helpers import CAT_SPEC, Clock
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 24, 12, 0, 0)
@@ -146,3 +147,21 @@ def snapshot(conn) -> dict[str, list]:
     """Every row of the tables a submission touches, to compare before and after."""
     return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
             for t in ("items", "leases", "responses", "pay_ledger", "skips")}
+
+
+# Team sessions (tests of core/revolt*): a clock to move, a team campaign, three experts.
+@pytest.fixture
+def clock(now):
+    return Clock(now)
+
+
+@pytest.fixture
+def cats(make_campaign):
+    """A live team campaign of 12 pictures; the default pay is $2.00 to vote, $1.00 after."""
+    return make_campaign(n_items=12, spec=CAT_SPEC, kind="revolt", overlap=3,
+                         title="Is it a cat?", pay_per_item=0.5)
+
+
+@pytest.fixture
+def trio(make_user):
+    return [make_user(name) for name in ("ann", "bob", "cyd")]

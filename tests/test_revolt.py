@@ -15,7 +15,6 @@ from core.errors import Conflict, Forbidden, Invalid, NotFound
 from tests.revolt_helpers import (
     CAT_SPEC,
     SETTINGS,
-    Clock,
     abandon,
     batch,
     categorize_all,
@@ -32,23 +31,6 @@ from tests.revolt_helpers import (
 )
 
 VOTE, EXPLAIN, CATEGORIZE = (f"Team {{}}: {s} stage" for s in ("Vote", "Explain", "Categorize"))
-
-
-@pytest.fixture
-def clock(now):
-    return Clock(now)
-
-
-@pytest.fixture
-def cats(make_campaign):
-    """A live team campaign of 12 pictures; the default pay is $2.00 to vote, $1.00 after."""
-    return make_campaign(n_items=12, spec=CAT_SPEC, kind="revolt", overlap=3,
-                         title="Is it a cat?", pay_per_item=0.5)
-
-
-@pytest.fixture
-def trio(make_user):
-    return [make_user(name) for name in ("ann", "bob", "cyd")]
 
 
 def team_with_one_conflict(conn, trio, cats, clock) -> int:

@@ -11,23 +11,7 @@ import pytest
 from core import revolt, revolt_live, revolt_lobby
 from core.errors import Forbidden, NotFound
 from core.revolt_live import LOBBY, TEAM
-from tests.revolt_helpers import CAT_SPEC, SETTINGS, Clock, batch, form_team, stage, status
-
-
-@pytest.fixture
-def clock(now):
-    return Clock(now)
-
-
-@pytest.fixture
-def cats(make_campaign):
-    return make_campaign(n_items=12, spec=CAT_SPEC, kind="revolt", overlap=3,
-                         title="Is it a cat?", pay_per_item=0.5)
-
-
-@pytest.fixture
-def trio(make_user):
-    return [make_user(name) for name in ("ann", "bob", "cyd")]
+from tests.revolt_helpers import SETTINGS, batch, form_team, stage, status
 
 
 def seen(conn, team_id: int, user) -> object:

@@ -11,26 +11,13 @@ import pytest
 from core import io, revolt, revolt_review
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from tests.revolt_helpers import (
-    CAT_SPEC,
     SETTINGS,
-    Clock,
     abandon,
     batch,
     form_team,
     team_in,
     vote_all,
 )
-
-
-@pytest.fixture
-def clock(now):
-    return Clock(now)
-
-
-@pytest.fixture
-def cats(make_campaign):
-    return make_campaign(n_items=12, spec=CAT_SPEC, kind="revolt", overlap=3,
-                         title="Is it a cat?", pay_per_item=0.5)
 
 
 @pytest.fixture
