@@ -7,7 +7,7 @@ import pytest
 
 from core import concept_edits, revolt_review
 from core.errors import Forbidden, Invalid, NotFound
-from tests.test_revolt_review import cats, clock, finished  # noqa: F401 (fixtures)
+from tests.test_revolt_review import finished  # noqa: F401 (a fixture)
 
 
 def keys(conn, requester, campaign_id) -> dict[str, tuple]:
