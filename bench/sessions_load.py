@@ -12,14 +12,16 @@ trigger set, as its script does; when the component's address changes it opens t
 and closes the old. It also reruns any fragment the server asks to auto-rerun (`auto_rerun`),
 which the pages no longer do.
 
-`--page team` (the default): N idle team members, in teams of three waiting for their third
-member (two voted the whole batch, the third has not started), are connected, then the
-server's CPU is measured for `--seconds` with nothing happening. Then, with them still open,
-`--teams` active teams are played one after the other: two members have voted everything and
-wait; the third votes the batch through the page (radio + submit button widget states). Vote
-→ render is submit sent → the next run finished; stage propagation is the last vote sent →
-each waiting member's page showing the stage after Vote. `--page lobby`: N experts wait in a
-lobby (as before push, for comparison), and one more reruns its page every two seconds.
+`--page team` (the default): N team pages are connected: `--teams` active teams (two
+members have voted everything and wait, the third is to vote) and, for the rest, idle teams of
+three waiting for their third member (two voted the whole batch, the third has not started).
+The server's CPU is measured for `--seconds` with nothing happening. Then, with all of them
+still open, the active teams are played one after the other: the third member votes the batch
+through the page (radio + submit button widget states). Vote → render is submit sent → the
+next run finished; stage propagation is the last vote sent → each waiting member's team page
+(the harness sends the page's script hash, as a browser does) drawn with the stage after Vote.
+`--page lobby`: N experts wait in a lobby (as before push, for comparison), and one more reruns
+its page every two seconds.
 
 Reported per N: the server's CPU (share of one core, idle and while teams play) and memory,
 the active member's vote → render, the stage propagation, and how long a woken page took
@@ -202,11 +204,15 @@ def start_server(database: Path, port: int, team_size: int) -> subprocess.Popen:
 
 # --- a browser tab -----------------------------------------------------------------------------
 
-def rerun(page: str, query: str, fragment: str = "", widgets=None, auto: bool = False) -> bytes:
+def rerun(page: str, query: str, fragment: str = "", widgets=None, auto: bool = False,
+          page_hash: str = "") -> bytes:
+    """A rerun as the browser sends it: after the first run, with the page's script hash (the
+    browser's current page), so a fragment's st.rerun draws that page again, not the default."""
     message = BackMsg_pb2.BackMsg()
     state = message.rerun_script
     state.query_string = query
     state.page_name = page
+    state.page_script_hash = page_hash
     if fragment:
         state.fragment_id = fragment
         state.is_auto_rerun = auto
@@ -235,6 +241,7 @@ class Tab:
         self.streaming = asyncio.Event()
         self.woken_at: float | None = None
         self.tasks: list[asyncio.Task] = []
+        self.page_hash = ""                     # the page drawn, from navigation
 
     async def open(self) -> None:
         url = self.base.replace("http", "ws", 1) + "/_stcore/stream"
@@ -242,7 +249,7 @@ class Tab:
                                            additional_headers={"Cookie": self.cookie},
                                            max_size=None, open_timeout=60)
         self.tasks.append(asyncio.create_task(self._read()))
-        await self.run_and_wait(rerun(self.page, self.query))
+        await self.run_and_wait(self.rerun())
         for fragment, interval in self.fragments.items():
             self.tasks.append(asyncio.create_task(self._tick(fragment, interval)))
 
@@ -250,6 +257,9 @@ class Tab:
         for task in [*self.tasks, *([self.stream] if self.stream else [])]:
             task.cancel()
         await self.ws.close()
+
+    def rerun(self, fragment: str = "", widgets=None, auto: bool = False) -> bytes:
+        return rerun(self.page, self.query, fragment, widgets, auto, self.page_hash)
 
     async def run_and_wait(self, message: bytes, timeout: float = 60) -> float:
         """Send a rerun; wait for a run that finished drawing (not one cut short)."""
@@ -268,14 +278,13 @@ class Tab:
         widgets.widgets.add(id=self.radio[0], string_value=label)
         widgets.widgets.add(id=self.submit, trigger_value=True)
         self.radio = self.submit = None
-        return await self.run_and_wait(rerun(self.page, self.query, widgets=widgets))
+        return await self.run_and_wait(self.rerun(widgets=widgets))
 
     async def _tick(self, fragment: str, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
             try:
-                took = await self.run_and_wait(rerun(self.page, self.query, fragment, auto=True),
-                                               30)
+                took = await self.run_and_wait(self.rerun(fragment, auto=True), 30)
             except TimeoutError:
                 self.timings.errors.append("poll timed out")
                 continue
@@ -286,7 +295,9 @@ class Tab:
             message = ForwardMsg_pb2.ForwardMsg()
             message.ParseFromString(raw)
             kind = message.WhichOneof("type")
-            if kind == "auto_rerun":
+            if kind == "navigation":  # the page this run drew, as the browser keeps it
+                self.page_hash = message.navigation.page_script_hash
+            elif kind == "auto_rerun":
                 self.fragments[message.auto_rerun.fragment_id] = message.auto_rerun.interval
             elif kind == "delta":
                 self._element(message.delta)
@@ -346,7 +357,7 @@ class Tab:
                         json_trigger_value=json.dumps([{"event": "moved",
                                                         "value": line[6:]}]))
                     self.woken_at = time.perf_counter()
-                    await self.ws.send(rerun(self.page, self.query, self.component[2], widgets))
+                    await self.ws.send(self.rerun(self.component[2], widgets))
         except (httpx.HTTPError, websockets.ConnectionClosed) as error:
             self.timings.errors.append(f"stream: {error!r}")
 
@@ -380,13 +391,14 @@ async def connect_all(base: str, cookies: list[str], query: str, timings: Timing
     return tabs
 
 
-async def play_team(base: str, cookies: list[str], query: str, timings: Timings,
-                    http: httpx.AsyncClient) -> None:
-    """The voter votes the batch; the two waiting members' pages must show the next stage."""
-    voter, *waiting = [Tab(base, c, query, timings, http) for c in cookies]
-    for tab in (voter, *waiting):
-        await tab.open()
-    for tab in (voter, *waiting):
+async def play_team(team: list[Tab], timings: Timings) -> None:
+    """The voter votes the batch; the two waiting members' pages must show the next stage.
+
+    The team's pages were opened with everyone else's, at the start: a member whose page was
+    not open for the dropout time (60 s; connecting 300 sessions takes longer) would be
+    dropped, as a real one would."""
+    voter, *waiting = team
+    for tab in team:
         try:
             await asyncio.wait_for(tab.streaming.wait(), 10)
         except TimeoutError:
@@ -410,7 +422,7 @@ async def play_team(base: str, cookies: list[str], query: str, timings: Timings,
                     timings.errors.append("the next stage did not show within 15 s")
         else:
             await asyncio.sleep(1)
-    for tab in (voter, *waiting):
+    for tab in team:
         await tab.close()
 
 
@@ -419,9 +431,12 @@ async def measure(base: str, world: World, seconds: float, pid: int, page: str) 
     idle_timings, active = Timings(), Timings()
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=httpx.Timeout(None, connect=30), limits=limits) as http:
+        teams = [await connect_all(base, cookies, query, active, http, "lobby")
+                 for cookies in (world.active if page == "team" else [])]
         tabs = await connect_all(base, world.idle, query, idle_timings, http, "lobby")
         await asyncio.sleep(8)  # their first presence written, the events it caused settled
         idle_timings.wakes.clear()
+        active.wakes.clear()
         events0 = idle_timings.events
         cpu0, wall0 = cpu_seconds(pid), time.monotonic()
         if page == "lobby":  # as before push: one more expert reruns its page every 2 s
@@ -429,19 +444,20 @@ async def measure(base: str, world: World, seconds: float, pid: int, page: str) 
             until = time.monotonic() + seconds
             while time.monotonic() < until:
                 await asyncio.sleep(2)
-                active.clicks.append(await clicker.run_and_wait(rerun("lobby", query)))
+                active.clicks.append(await clicker.run_and_wait(clicker.rerun()))
             tabs.append(clicker)
         else:
             await asyncio.sleep(seconds)
         cpu1, wall1 = cpu_seconds(pid), time.monotonic()
         idle_events = idle_timings.events - events0
-        for cookies in (world.active if page == "team" else []):
-            await play_team(base, cookies, query, active, http)
+        for team in teams:
+            await play_team(team, active)
         cpu2, wall2 = cpu_seconds(pid), time.monotonic()
         rss = rss_mib(pid)
         for tab in tabs:
             await tab.close()
-    out = {"sessions": len(world.idle), "cpu_idle": (cpu1 - cpu0) / (wall1 - wall0),
+    out = {"sessions": len(world.idle) + sum(map(len, teams)),
+           "cpu_idle": (cpu1 - cpu0) / (wall1 - wall0),
            "idle_events": idle_events, "rss_mib": rss,
            "click_p50_ms": 1000 * percentile(active.clicks, 0.5),
            "click_p95_ms": 1000 * percentile(active.clicks, 0.95),
@@ -472,7 +488,9 @@ def main() -> None:
     for count in (int(n) for n in args.sessions.split(",")):
         with tempfile.TemporaryDirectory(prefix="quorum-load-") as folder:
             if args.page == "team":
-                world, team_size = prepare_teams(Path(folder), count, args.teams), TEAM
+                # N counts every open page: the active teams' and the idle ones'
+                idle = max(0, count - args.teams * TEAM)
+                world, team_size = prepare_teams(Path(folder), idle, args.teams), TEAM
             else:
                 world, team_size = prepare_lobby(Path(folder), count + 1), count + 2
             freshen(world.path)
