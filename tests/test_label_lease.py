@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import db
-from tests.test_pages import app, texts  # noqa: F401  (app is a fixture)
+from tests.test_pages import app, pick, texts  # noqa: F401  (app is a fixture)
 
 TYPED = "Light travels far faster than sound, so the flash arrives first."
 
@@ -28,7 +28,7 @@ def labeling(app):  # noqa: F811
     ada, item = conn.execute("SELECT l.user_id, l.item_id FROM leases l JOIN users u "
                              "ON u.id = l.user_id WHERE u.username = 'ada'").fetchone()
     at.text_area[0].input(TYPED)
-    at.radio[0].set_value(4)
+    pick(at, "4")
     yield at, conn, ada, item
     conn.close()
 
@@ -102,7 +102,7 @@ def test_an_incomplete_answer_stays_on_its_item_after_the_reservation_runs_out(a
         age_reservation(conn, ada, minutes=35)
         at.run()  # any rerun keeps the item on screen, with what was typed
         assert at.text_area[0].value == TYPED and at.text_area[0].key.startswith(f"item-{item}:")
-        at.radio[0].set_value(4)
+        pick(at, "4")
         submit(at)
         assert "Answer saved" in at.success[0].value
         assert conn.execute("SELECT item_id, duration_s >= 35 * 60 - 5, too_fast FROM responses "

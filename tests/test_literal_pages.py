@@ -101,8 +101,9 @@ def test_the_labeling_page_shows_the_form_as_typed(site):
     app, campaign_id = site
     at = app("eve", "views/label.py", campaign=str(campaign_id))
     assert_literal(at, "Title", "Item", "Question", "Option", "Free")
-    radio = at.radio(key=next(r.key for r in at.radio))
-    assert shown(radio.help) == hostile("Help")
+    # the choice beside a text box is drawn as buttons (number keys), its help on its prompt
+    question = next(m for m in at.markdown if hostile("Question") in shown(m.value))
+    assert shown(question.proto.help) == hostile("Help")
     assert "strong" in tags(next(e.value for e in at.expander[0].markdown))  # guidelines
 
 

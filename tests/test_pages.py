@@ -138,6 +138,11 @@ def test_sign_up_problems_appear_beside_the_fields(app):
     assert "Log out" not in [b.label for b in at.button]
 
 
+def pick(at: AppTest, option: str) -> AppTest:
+    """Press an option's button (number key) on a form where that only picks it."""
+    return next(b for b in at.button if b.label == option).click().run()
+
+
 def test_labeling_page_submits_and_confirms_with_the_count(app):
     at = app("ada")
     at.query_params["campaign"] = "6"  # general knowledge, en-US
@@ -147,8 +152,14 @@ def test_labeling_page_submits_and_confirms_with_the_count(app):
     submit = next(b for b in at.button if b.label == "Submit")
     submit.click().run()
     assert "This question needs an answer." in [shown(e.value) for e in at.error]
-    at.text_area[0].input("Light travels far faster than sound, so the flash arrives first.")
-    at.radio[0].set_value(4)
+    why = "Light travels far faster than sound, so the flash arrives first."
+    at.text_area[0].input(why)
+    # The rating beside the text is buttons with number keys: a press picks, Submit saves.
+    assert "`1`–`5` pick an answer" in [c.value for c in at.caption][-1]
+    pick(at, "4")
+    assert not at.success and at.text_area[0].value == why
+    assert [b.proto.type for b in at.button if b.label in "12345"] == [
+        "secondary", "secondary", "secondary", "primary", "secondary"]
     next(b for b in at.button if b.label == "Submit").click().run()
     assert not at.exception
     confirmation = [shown(s.value) for s in at.success]

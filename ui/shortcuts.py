@@ -6,9 +6,13 @@ box, a select, a radio), so typing an "s" or a "2" never skips or answers. In a 
 Streamlit's Ctrl+Enter (Enter in a one-line box) submits the form.
 
 - Enter submits, S skips, F flags the item.
-- On a form with one choice question and nothing else to answer (classification, a rating, a
-  preference), the options are buttons with the number keys 1–9: a key picks that option and
-  submits at once, one key per item. A wrong key is undone under *Your recent answers*.
+- A choice question of at most nine options (a label, a rating, a preference) is drawn as
+  buttons with the number keys 1–9. On a form with nothing else to answer, a key picks that
+  option and submits at once, one key per item; a wrong key is undone under *Your recent
+  answers*. Beside other questions (a choice and its explanation), a key only picks: the press
+  sends the form without saving, so the option is drawn as chosen and what was typed stays,
+  and Submit saves the answer. A form with two choice questions or a model step keeps its
+  radio buttons: which question a key answers would be a guess.
 
 streamlit-shortcuts, which the issue suggested, was tried first: it swallows its keys wherever
 the focus is (so digits could not be typed on forms with text), keeps its bindings across pages,
@@ -29,22 +33,31 @@ _CHOICE_TYPES = ("single_choice", "rating", "pairwise")
 
 @dataclass(frozen=True)
 class Keys:
-    """The shortcuts a form gets: `question` is the id of the question number keys answer."""
+    """The shortcuts a form gets: `question` is the id of the choice question number keys
+    answer (None: no number keys); `quick`, whether a key also submits (the form's only
+    question) or only picks."""
     quick: bool
     question: str | None
     choices: int
 
+    @property
+    def picks(self) -> bool:
+        """Number keys pick an option and Submit sends the form."""
+        return self.question is not None and not self.quick
+
+
+NO_KEYS = Keys(False, None, 0)
+
 
 def for_spec(spec: dict) -> Keys:
-    """Number keys for a form whose only question is a choice of at most nine options."""
+    """Number keys for the form's one choice question of at most nine options."""
+    if any(b["type"] in workflow.MODEL_TYPES for b in spec["blocks"]):
+        return NO_KEYS
     questions = workflow.questions(spec)
-    has_model = any(b["type"] in workflow.MODEL_TYPES for b in spec["blocks"])
-    if has_model or len(questions) != 1 or questions[0]["type"] not in _CHOICE_TYPES:
-        return Keys(False, None, 0)
-    count = choice_count(questions[0])
-    if count > MAX_CHOICES:
-        return Keys(False, None, 0)
-    return Keys(True, questions[0]["id"], count)
+    choices = [q for q in questions if q["type"] in _CHOICE_TYPES]
+    if len(choices) != 1 or choice_count(choices[0]) > MAX_CHOICES:
+        return NO_KEYS
+    return Keys(len(questions) == 1, choices[0]["id"], choice_count(choices[0]))
 
 
 def choice_count(block: dict) -> int:
@@ -61,11 +74,20 @@ def pick_key(form_key: str, position: int) -> str:
     return f"{form_key}:pick-{position}"
 
 
+def chosen_key(form_key: str) -> str:
+    """Where the position of the option picked (not yet submitted) is kept."""
+    return f"{form_key}:chosen"
+
+
 def legend(keys: Keys) -> str:
     """The shortcuts in words, for the caption beside the buttons (Markdown of our own)."""
     if keys.quick:
         picks = f"`1`–`{keys.choices}` answer" if keys.choices > 1 else "`1` answers"
         return (f"Keyboard: {picks} and move on, `S` skips, `F` flags. Pressed the wrong one? "
                 "Change it under *Your recent answers*.")
+    if keys.picks:
+        picks = f"`1`–`{keys.choices}` pick" if keys.choices > 1 else "`1` picks"
+        return (f"Keyboard: {picks} an answer, `Enter` submits, `S` skips and `F` flags while "
+                "you are not typing; in a text box `Ctrl`+`Enter` submits.")
     return ("Keyboard: `Enter` submits, `S` skips and `F` flags while you are not typing; "
             "in a text box `Ctrl`+`Enter` submits.")

@@ -47,8 +47,8 @@ def render(spec: dict, payload: dict[str, Any], key: str,
             available = (model_step or _preview_step)(block, payload, f"{key}:models")
             if workflow.MODEL_STEP in errors:
                 st.error(literal(errors[workflow.MODEL_STEP]), icon=":material/error:")
-        elif keys is not None and keys.quick and block.get("id") == keys.question:
-            answer[block["id"]] = _pick_buttons(block, key)
+        elif keys is not None and "id" in block and block["id"] == keys.question:
+            answer[block["id"]] = _pick_buttons(block, key, keys.quick)
             if block["id"] in errors:
                 st.error(literal(errors[block["id"]]), icon=":material/error:")
         elif "id" in block:
@@ -184,17 +184,31 @@ def _choices(block: dict) -> tuple[list, Callable[[Any], str]]:
     return list(block["options"]), lambda o: literal(str(o))
 
 
-def _pick_buttons(block: dict, form_key: str) -> Any:
-    """A choice question as one button per option, keyed 1–9: a press answers and submits."""
+def _pick_buttons(block: dict, form_key: str, submits: bool) -> Any:
+    """A choice question as one button per option, keyed 1–9. With `submits` a press answers
+    and submits; otherwise it picks: the press sends the form (so the text typed so far is
+    kept), its callback remembers the option, and this run draws it as chosen."""
     options, name = _choices(block)
     st.markdown(_label(block), help=literal(block["help"]) if block.get("help") else None)
-    picked = None
+    chosen_key = shortcuts.chosen_key(form_key)
+    chosen = None if submits else st.session_state.get(chosen_key)
+    pressed = None
     with st.container(horizontal=True):
         for position, option in enumerate(options):
+            picking = {} if submits else {"on_click": _choose, "args": (chosen_key, position)}
             if st.form_submit_button(name(option), key=shortcuts.pick_key(form_key, position),
-                                     shortcut=str(position + 1)):
-                picked = option
-    return picked
+                                     shortcut=str(position + 1),
+                                     type="primary" if position == chosen else "secondary",
+                                     icon=":material/check:" if position == chosen else None,
+                                     **picking):
+                pressed = option
+    if submits:
+        return pressed
+    return options[chosen] if chosen is not None and chosen < len(options) else None
+
+
+def _choose(chosen_key: str, position: int) -> None:
+    st.session_state[chosen_key] = position
 
 
 def _question(block: dict, key: str, available: list[str] | None = None,

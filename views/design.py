@@ -7,7 +7,7 @@ import streamlit as st
 from core import campaigns, catalog, io, lifecycle, models, workflow
 from core.errors import DomainError, Invalid
 from server import settings
-from ui import state
+from ui import shortcuts, state
 from ui.campaign_status import status_controls
 from ui.feedback import field_error, flash, problem_lines, show_error
 from ui.files import private_path
@@ -163,8 +163,13 @@ def spec_editor() -> tuple[str, dict | None]:
             return text, None
         model_choices(parsed)
         payload = preview_item(parsed)
-        with st.container(border=True):
-            render(parsed, payload, key=f"preview-{editor_key}")
+        keys = shortcuts.for_spec(parsed)
+        if keys.question is None:
+            with st.container(border=True):
+                render(parsed, payload, key=f"preview-{editor_key}")
+        else:  # options drawn as buttons with number keys, which only a form can hold
+            with st.form(f"preview-form-{editor_key}", border=True):
+                render(parsed, payload, key=f"preview-{editor_key}", keys=keys)
     return text, parsed
 
 

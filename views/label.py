@@ -29,6 +29,8 @@ keys = api_keys(conn)
 SHOWN, ANSWERING, REFUSAL = "label_shown", "label_answering", "label_refusal"
 # What the page is doing besides answering: ("flag", item_id) or ("edit", response_id).
 MODE = "label_mode"
+# The hidden first Submit of a form with option buttons (enter_key); a style of our own.
+_HIDDEN = "<style>[class*='st-key-enter-submits'] {display: none;}</style>"
 
 
 def confirmation() -> None:
@@ -68,15 +70,25 @@ def answering(campaign_id: int) -> assign.Assignment | None:
     shown: assign.Assignment | None = st.session_state.get(SHOWN)
     if shown is None or shown.campaign_id != campaign_id or "claim_reason" in st.session_state:
         return None  # nothing shown here yet, or new work was just asked for on the home page
-    picks = (shortcuts.pick_key(f"item-{shown.item_id}", n) for n in range(shortcuts.MAX_CHOICES))
-    if (st.session_state.get(f"submit-{shown.item_id}") or any(map(st.session_state.get, picks))
-            or st.session_state.get(ANSWERING) == shown.item_id):
+    form = f"item-{shown.item_id}"
+    pressed = (f"submit-{shown.item_id}", enter_key(shown.item_id),
+               *(shortcuts.pick_key(form, n) for n in range(shortcuts.MAX_CHOICES)))
+    if any(map(st.session_state.get, pressed)) or st.session_state.get(ANSWERING) == shown.item_id:
         return shown
     return None
 
 
+def enter_key(item_id: int) -> str:
+    """The form's first, hidden Submit: Enter (Ctrl+Enter) in a text box presses a form's first
+    button, which on a form whose options are buttons would otherwise be the first option."""
+    return f"submit-{item_id}-enter"
+
+
 def leave_item() -> None:
     """Let go of the shown item: the next run claims afresh."""
+    shown = st.session_state.get(SHOWN)
+    if shown is not None:
+        st.session_state.pop(shortcuts.chosen_key(f"item-{shown.item_id}"), None)
     for key in (SHOWN, ANSWERING, REFUSAL, MODE):
         st.session_state.pop(key, None)
 
@@ -326,6 +338,11 @@ def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
         flag_panel(assignment.item_id)
     hotkeys = shortcuts.for_spec(spec)
     with st.form(f"item-{assignment.item_id}", border=True):
+        entered = False
+        if hotkeys.picks:
+            st.html(_HIDDEN)
+            with st.container(key=f"enter-submits-{assignment.item_id}"):
+                entered = st.form_submit_button("Submit", key=enter_key(assignment.item_id))
         answer = render(spec, assignment.payload, key=f"item-{assignment.item_id}",
                         errors=st.session_state.get(errors_key),
                         model_step=model_step.ModelStep(conn, user, assignment.item_id, keys)
@@ -335,7 +352,7 @@ def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
             submitted = answer.get(hotkeys.question) is not None if hotkeys.quick else \
                 st.form_submit_button("Submit", type="primary",
                                       key=f"submit-{assignment.item_id}",
-                                      shortcut=shortcuts.SUBMIT_KEY)
+                                      shortcut=shortcuts.SUBMIT_KEY) or entered
             skipped = st.form_submit_button("Skip", shortcut=shortcuts.SKIP_KEY,
                                             help="Give this item back and move on.")
             st.form_submit_button("Flag a problem", icon=":material/flag:",

@@ -89,24 +89,34 @@ def test_number_keys_answer_and_typing_stays_typing(site, page: Page, tmp_path: 
     expect(page.get_by_text("Which label fits? negative")).to_be_visible()
     expect(page.get_by_text("Which label fits? neutral")).to_be_visible()
 
-    # On a form with a text box, keys typed there stay text; Enter submits when not typing.
+    # Beside a text box a number key only picks; keys typed in the box stay text; Ctrl+Enter
+    # there, or Enter elsewhere, submits the pick with what was typed.
     open_label(page, server, ids["Explained"])
-    expect(page.get_by_text("in a text box Ctrl+Enter submits")).to_be_visible()
+    expect(page.get_by_text("Keyboard: 1–2 pick an answer, Enter submits")).to_be_visible()
+    page.keyboard.press("2")
+    chosen = page.get_by_role("button", name="negative")
+    expect(chosen).to_have_attribute("data-testid", "stBaseButton-primaryFormSubmit")
+    expect(page.get_by_text("Explained item 0")).to_be_visible()  # picked, not yet sent
     box = page.get_by_label("Why? (optional)", exact=True)
     box.click()
     page.keyboard.type("1 sure, 2 s f")
     expect(box).to_have_value("1 sure, 2 s f")
-    expect(page.get_by_text("Explained item 0")).to_be_visible()  # nothing skipped or flagged
-    page.get_by_test_id("stForm").get_by_text("negative", exact=True).click()
-    box.click()
+    expect(chosen).to_have_attribute("data-testid", "stBaseButton-primaryFormSubmit")
+    page.screenshot(path=tmp_path / "label-pick.png", full_page=True)
     page.keyboard.press("Control+Enter")
     expect(page.get_by_text("answered 1 item in this campaign")).to_be_visible()
     expect(page.get_by_text("Explained item 1")).to_be_visible()
     settle(page)
-    page.get_by_test_id("stForm").get_by_text("positive", exact=True).click()
-    page.get_by_text("Explained item 1").click()  # the focus leaves the radio
+    page.keyboard.press("1")
+    expect(page.get_by_role("button", name="positive")).to_have_attribute(
+        "data-testid", "stBaseButton-primaryFormSubmit")
+    settle(page)
     page.keyboard.press("Enter")
     expect(page.get_by_text("answered 2 items in this campaign")).to_be_visible()
+    page.get_by_text("you can change each for").click()
+    expect(page.get_by_text("Why? 1 sure, 2 s f")).to_be_visible()
+    expect(page.get_by_text("Which label fits? negative")).to_be_visible()
+    expect(page.get_by_text("Which label fits? positive")).to_be_visible()
 
 
 def test_an_edit_changes_the_export(site, page: Page, browser: Browser, tmp_path: Path) -> None:
