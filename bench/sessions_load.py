@@ -241,6 +241,8 @@ class Tab:
         self.streaming = asyncio.Event()
         self.woken_at: float | None = None
         self.tasks: list[asyncio.Task] = []
+        self.events_here = 0                    # events this page's stream delivered
+        self.seen = (0, 0, 0)
         self.page_hash = ""                     # the page drawn, from navigation
 
     async def open(self) -> None:
@@ -351,6 +353,7 @@ class Tab:
                     if not line.startswith("data: ") or kind != "message" or not self.component:
                         continue
                     self.timings.events += 1
+                    self.events_here += 1
                     widgets = WidgetStates_pb2.WidgetStates()
                     widgets.widgets.add(
                         id=_make_trigger_id(self.component[0], "events"),
@@ -409,6 +412,7 @@ async def play_team(team: list[Tab], timings: Timings) -> None:
         if last:
             for tab in waiting:
                 tab.full_run.clear()
+                tab.seen = (tab.timings.events, tab.runs, tab.events_here)
         sent = time.perf_counter()
         timings.clicks.append(await voter.vote("Yes"))
         if last:
@@ -419,7 +423,11 @@ async def play_team(team: list[Tab], timings: Timings) -> None:
                     await asyncio.wait_for(tab.full_run.wait(), 15)
                     timings.stages.append(time.perf_counter() - sent)
                 except TimeoutError:
-                    timings.errors.append("the next stage did not show within 15 s")
+                    events, runs, mine = tab.seen
+                    timings.errors.append(
+                        f"the next stage did not show within 15 s (this page got "
+                        f"{tab.events_here - mine} events and finished {tab.runs - runs} runs "
+                        f"since the vote; progress {tab.progress!r})")
         else:
             await asyncio.sleep(1)
     for tab in team:
@@ -472,8 +480,8 @@ async def measure(base: str, world: World, seconds: float, pid: int, page: str) 
     if idle_timings.polls:
         out["poll_p95_ms"] = 1000 * percentile(idle_timings.polls, 0.95)
     out["errors"] = len(idle_timings.errors) + len(active.errors)
-    if out["errors"]:
-        out["first_error"] = (idle_timings.errors + active.errors)[0]
+    for error in sorted(set(idle_timings.errors + active.errors)):
+        print("  error:", error, file=sys.stderr)
     return out
 
 

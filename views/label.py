@@ -30,7 +30,8 @@ SHOWN, ANSWERING, REFUSAL = "label_shown", "label_answering", "label_refusal"
 # What the page is doing besides answering: ("flag", item_id) or ("edit", response_id).
 MODE = "label_mode"
 # The hidden first Submit of a form with option buttons (enter_key); a style of our own.
-_HIDDEN = "<style>[class*='st-key-enter-submits'] {display: none;}</style>"
+_HIDDEN = ("<style>[data-testid='stLayoutWrapper']:has(> [class*='st-key-enter-submits']) "
+           "{display: none;}</style>")
 
 
 def confirmation() -> None:

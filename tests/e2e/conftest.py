@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -196,3 +197,16 @@ def log_in(page: Page, server: str, username: str, password: str | None = None) 
     page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_test_id("stSidebar").get_by_role("button", name="Log out")).to_be_visible()
     settle(page)
+
+
+def option_button(form: Locator, option: str) -> Locator:
+    """The button of a choice's option (drawn with its number key beside a text box)."""
+    return form.get_by_role("button", name=re.compile(rf"^{re.escape(option)} Shortcut"))
+
+
+def pick_option(form: Locator, option: str) -> None:
+    """Press an option's button, as a click or its number key does, and wait until it shows
+    as chosen."""
+    button = option_button(form, option)
+    button.click()
+    expect(button).to_have_attribute("data-testid", "stBaseButton-primaryFormSubmit")

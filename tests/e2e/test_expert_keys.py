@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from core import campaigns, db, users, workspace
 from server import settings
 
-from .conftest import WATCH_JS, log_in, settle
+from .conftest import WATCH_JS, log_in, option_button, settle
 
 PASSWORD = "correct-horse-9"
 expect.set_options(timeout=15_000)  # a shared 2-core machine: sign-ins can take seconds
@@ -94,7 +94,7 @@ def test_number_keys_answer_and_typing_stays_typing(site, page: Page, tmp_path: 
     open_label(page, server, ids["Explained"])
     expect(page.get_by_text("Keyboard: 1–2 pick an answer, Enter submits")).to_be_visible()
     page.keyboard.press("2")
-    chosen = page.get_by_role("button", name="negative")
+    chosen = option_button(page.get_by_test_id("stForm"), "negative")
     expect(chosen).to_have_attribute("data-testid", "stBaseButton-primaryFormSubmit")
     expect(page.get_by_text("Explained item 0")).to_be_visible()  # picked, not yet sent
     box = page.get_by_label("Why? (optional)", exact=True)
@@ -108,7 +108,7 @@ def test_number_keys_answer_and_typing_stays_typing(site, page: Page, tmp_path: 
     expect(page.get_by_text("Explained item 1")).to_be_visible()
     settle(page)
     page.keyboard.press("1")
-    expect(page.get_by_role("button", name="positive")).to_have_attribute(
+    expect(option_button(page.get_by_test_id("stForm"), "positive")).to_have_attribute(
         "data-testid", "stBaseButton-primaryFormSubmit")
     settle(page)
     page.keyboard.press("Enter")

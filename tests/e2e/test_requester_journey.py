@@ -130,7 +130,8 @@ def test_requester_designs_publishes_and_exports(server: str, page: Page,
     select(page, "Language", "English (United States) (en-US)")
     preview = page.get_by_test_id("stColumn").filter(
         has_text="Live preview, drawn exactly as experts will see it")
-    expect(preview.get_by_role("radiogroup", name=QUESTION)).to_be_visible()
+    expect(preview.get_by_text(QUESTION)).to_be_visible()  # its options: buttons with keys
+    expect(preview.get_by_role("button", name="negative")).to_contain_text("2")
     snapshot(page, tmp_path / "design-new.png")
     page.get_by_role("button", name="Create draft", exact=True).click()
 

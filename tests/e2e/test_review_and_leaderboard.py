@@ -13,14 +13,13 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from .conftest import change_page, log_in, settle
+from .conftest import change_page, log_in, pick_option, settle
 from .test_requester_journey import (
     grid,
     grid_rows,
     metric,
     new_page,  # noqa: F401  (a fixture)
     open_page,
-    pick,
     row_with,
     select,
     snapshot,
@@ -71,7 +70,7 @@ def answer_one(page: Page, answer: str) -> None:
     expect(page.get_by_role("heading", name=CAMPAIGN, exact=True)).to_be_visible()
     form = page.get_by_test_id("stForm")
     form.get_by_label("Your answer", exact=True).fill(answer)
-    pick(form, "How sure are you?", "4")
+    pick_option(form, "4")
     form.get_by_role("button", name="Submit").click()
     expect(page.get_by_text("Answer saved")).to_be_visible()
 

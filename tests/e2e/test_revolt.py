@@ -208,6 +208,7 @@ def test_three_experts_label_together_then_one_leaves(team_server: str, pages: l
     expect(mei.get_by_text("Vote: $1.60")).to_be_visible()
     join(mei)
     expect(mei.get_by_role("button", name="Ready", exact=True)).to_be_disabled()
+    settle(mei)
     mei.screenshot(path=tmp_path / "lobby-alone.png", full_page=True)
     open_preview(ivy)
     join(ivy)
