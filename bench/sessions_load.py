@@ -243,6 +243,8 @@ class Tab:
         self.tasks: list[asyncio.Task] = []
         self.events_here = 0                    # events this page's stream delivered
         self.seen = (0, 0, 0)
+        self.stream_opened = 0.0
+        self.reopens = 0
         self.page_hash = ""                     # the page drawn, from navigation
 
     async def open(self) -> None:
@@ -324,6 +326,7 @@ class Tab:
                 if self.stream is not None:
                     self.stream.cancel()
                 self.streaming.clear()
+                self.reopens += 1
                 self.stream = asyncio.create_task(self._listen(address))
             self.component = (element.bidi_component.id, address, delta.fragment_id)
         elif kind == "radio":
@@ -344,6 +347,7 @@ class Tab:
                     self.timings.errors.append(f"stream refused: {response.status_code}")
                     return
                 self.streaming.set()
+                self.stream_opened = time.perf_counter()
                 kind = "message"
                 async for line in response.aiter_lines():
                     if line.startswith("event: "):
@@ -427,7 +431,11 @@ async def play_team(team: list[Tab], timings: Timings) -> None:
                     timings.errors.append(
                         f"the next stage did not show within 15 s (this page got "
                         f"{tab.events_here - mine} events and finished {tab.runs - runs} runs "
-                        f"since the vote; progress {tab.progress!r})")
+                        f"since the vote; progress {tab.progress!r}; stream "
+                        f"{'open' if tab.streaming.is_set() else 'not open'} on "
+                        f"{tab.component[1] if tab.component else None}, opened "
+                        f"{time.perf_counter() - tab.stream_opened:.1f} s ago; "
+                        f"{tab.reopens} reopens)")
         else:
             await asyncio.sleep(1)
     for tab in team:

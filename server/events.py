@@ -247,10 +247,13 @@ async def _stream(request: Request, watcher: Watcher):
     try:
         yield f"retry: {RETRY_MS}\nevent: boot\ndata: {BOOT}\n\n"
         while not watcher.gone:
+            # Cleared before the look, never after: a move published while an event is being
+            # sent (the yield) would otherwise be cleared unseen and wait for the keep-alive.
+            watcher.wake.clear()
             if watcher.latest is not None and watcher.latest != watcher.seen:
                 watcher.seen = watcher.latest
                 yield f"data: {encode(watcher.seen)}\n\n"
-            watcher.wake.clear()
+                continue
             try:
                 await asyncio.wait_for(watcher.wake.wait(), KEEPALIVE_SECONDS)
             except TimeoutError:

@@ -176,3 +176,27 @@ def test_a_closed_stream_stops_presence_so_the_member_drops_out(world):
     last = conn.execute("SELECT max(last_seen) FROM revolt_members WHERE team_id = ?",
                         [team_id]).fetchone()[0]
     assert last <= closed_at  # nothing is written for a closed stream
+
+
+def test_a_move_published_while_an_event_is_sent_is_not_lost():
+    """Two moves in quick succession: the second, published while the first is being written
+    to the stream, comes at once, not at the next keep-alive (15 s later)."""
+    import asyncio
+
+    class OpenRequest:  # a browser that keeps the stream open
+        async def receive(self):
+            await asyncio.Event().wait()
+
+    async def scenario() -> str:
+        watcher = events.Watcher(("team", 1), user_id=1, seen=(1,), latest=(2,))
+        stream = events._stream(OpenRequest(), watcher)
+        try:
+            assert "event: boot" in await anext(stream)
+            assert await anext(stream) == "data: 2\n\n"
+            watcher.latest = (3,)  # as Feed.publish does, while that chunk is on its way
+            watcher.wake.set()
+            return await asyncio.wait_for(anext(stream), 2)
+        finally:
+            await stream.aclose()
+
+    assert asyncio.run(scenario()) == "data: 3\n\n"
