@@ -242,9 +242,9 @@ class Tab:
         self.woken_at: float | None = None
         self.tasks: list[asyncio.Task] = []
         self.events_here = 0                    # events this page's stream delivered
-        self.seen = (0, 0, 0)
+        self.marked = (0, 0)                    # events and runs when the last vote went
         self.stream_opened = 0.0
-        self.reopens = 0
+        self.opens = 0                          # streams opened (one per address)
         self.page_hash = ""                     # the page drawn, from navigation
 
     async def open(self) -> None:
@@ -261,6 +261,22 @@ class Tab:
         for task in [*self.tasks, *([self.stream] if self.stream else [])]:
             task.cancel()
         await self.ws.close()
+
+    def mark(self) -> None:
+        """The last vote is about to be sent: remember what this page had."""
+        self.full_run.clear()
+        self.marked = (self.events_here, self.runs)
+
+    def what_it_saw(self) -> str:
+        """Since the mark, in words: for a page that missed a stage change."""
+        events, runs = self.marked
+        stream = "open" if self.streaming.is_set() else "not open"
+        address = self.component[1] if self.component else None
+        opened = (f"opened {time.perf_counter() - self.stream_opened:.1f} s ago"
+                  if self.stream_opened else "never opened")
+        return (f"{self.events_here - events} events and {self.runs - runs} runs since the "
+                f"vote; it shows {self.progress!r}; its stream is {stream} on {address}, "
+                f"{opened} ({self.opens} opened in all)")
 
     def rerun(self, fragment: str = "", widgets=None, auto: bool = False) -> bytes:
         return rerun(self.page, self.query, fragment, widgets, auto, self.page_hash)
@@ -326,7 +342,7 @@ class Tab:
                 if self.stream is not None:
                     self.stream.cancel()
                 self.streaming.clear()
-                self.reopens += 1
+                self.opens += 1
                 self.stream = asyncio.create_task(self._listen(address))
             self.component = (element.bidi_component.id, address, delta.fragment_id)
         elif kind == "radio":
@@ -415,8 +431,7 @@ async def play_team(team: list[Tab], timings: Timings) -> None:
         last = n == BATCH - 1
         if last:
             for tab in waiting:
-                tab.full_run.clear()
-                tab.seen = (tab.timings.events, tab.runs, tab.events_here)
+                tab.mark()
         sent = time.perf_counter()
         timings.clicks.append(await voter.vote("Yes"))
         if last:
@@ -427,15 +442,8 @@ async def play_team(team: list[Tab], timings: Timings) -> None:
                     await asyncio.wait_for(tab.full_run.wait(), 15)
                     timings.stages.append(time.perf_counter() - sent)
                 except TimeoutError:
-                    events, runs, mine = tab.seen
-                    timings.errors.append(
-                        f"the next stage did not show within 15 s (this page got "
-                        f"{tab.events_here - mine} events and finished {tab.runs - runs} runs "
-                        f"since the vote; progress {tab.progress!r}; stream "
-                        f"{'open' if tab.streaming.is_set() else 'not open'} on "
-                        f"{tab.component[1] if tab.component else None}, opened "
-                        f"{time.perf_counter() - tab.stream_opened:.1f} s ago; "
-                        f"{tab.reopens} reopens)")
+                    timings.errors.append("the next stage did not show within 15 s: "
+                                          + tab.what_it_saw())
         else:
             await asyncio.sleep(1)
     for tab in team:
