@@ -74,6 +74,11 @@ def pick_key(form_key: str, position: int) -> str:
     return f"{form_key}:pick-{position}"
 
 
+def enter_key(form_key: str) -> str:
+    """The widget key of the form's first, hidden Submit (see workflow_form.render)."""
+    return f"{form_key}:enter"
+
+
 def chosen_key(form_key: str) -> str:
     """Where the position of the option picked (not yet submitted) is kept."""
     return f"{form_key}:chosen"

@@ -18,6 +18,9 @@ _DATA_DIR = (ROOT / "data").resolve()
 # Code answers are typed in the theme's code font; a style of our own, no user content in it.
 _CODE_STYLE = ("<style>[class*='st-key-code-answer'] textarea {font-family: 'Source Code Pro', "
                "ui-monospace, monospace; font-size: 0.9rem; tab-size: 4;}</style>")
+# The hidden first Submit of a form whose options are buttons (_enter_submits).
+_HIDDEN_STYLE = ("<style>[data-testid='stLayoutWrapper']:has(> [class*='st-key-enter-submits']) "
+                 "{display: none;}</style>")
 
 
 # Draws a model step and returns the response slots that came (None before the first ask).
@@ -39,6 +42,8 @@ def render(spec: dict, payload: dict[str, Any], key: str,
     errors, values = errors or {}, values or {}
     if any(b["type"] == "code_answer" for b in spec["blocks"]):
         st.html(_CODE_STYLE)
+    if keys is not None and keys.picks:
+        _enter_submits(key)
     answer: dict[str, Any] = {}
     step = workflow.model_step(spec)
     available: list[str] | None = None
@@ -59,6 +64,15 @@ def render(spec: dict, payload: dict[str, Any], key: str,
         else:
             display_block(block, payload)
     return answer
+
+
+def _enter_submits(form_key: str) -> None:
+    """A hidden Submit first in the form: Enter (Ctrl+Enter) in a text box presses a form's
+    first button, which on a form whose options are buttons would otherwise be option 1.
+    Pressed, it reads as `shortcuts.enter_key(form_key)` in the session state."""
+    st.html(_HIDDEN_STYLE)
+    with st.container(key=f"enter-submits-{form_key.replace(':', '-')}"):
+        st.form_submit_button("Submit", key=shortcuts.enter_key(form_key))
 
 
 def _preview_step(block: dict, payload: dict[str, Any], key: str) -> list[str]:

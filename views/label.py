@@ -29,9 +29,6 @@ keys = api_keys(conn)
 SHOWN, ANSWERING, REFUSAL = "label_shown", "label_answering", "label_refusal"
 # What the page is doing besides answering: ("flag", item_id) or ("edit", response_id).
 MODE = "label_mode"
-# The hidden first Submit of a form with option buttons (enter_key); a style of our own.
-_HIDDEN = ("<style>[data-testid='stLayoutWrapper']:has(> [class*='st-key-enter-submits']) "
-           "{display: none;}</style>")
 
 
 def confirmation() -> None:
@@ -72,17 +69,11 @@ def answering(campaign_id: int) -> assign.Assignment | None:
     if shown is None or shown.campaign_id != campaign_id or "claim_reason" in st.session_state:
         return None  # nothing shown here yet, or new work was just asked for on the home page
     form = f"item-{shown.item_id}"
-    pressed = (f"submit-{shown.item_id}", enter_key(shown.item_id),
+    pressed = (f"submit-{shown.item_id}", shortcuts.enter_key(form),
                *(shortcuts.pick_key(form, n) for n in range(shortcuts.MAX_CHOICES)))
     if any(map(st.session_state.get, pressed)) or st.session_state.get(ANSWERING) == shown.item_id:
         return shown
     return None
-
-
-def enter_key(item_id: int) -> str:
-    """The form's first, hidden Submit: Enter (Ctrl+Enter) in a text box presses a form's first
-    button, which on a form whose options are buttons would otherwise be the first option."""
-    return f"submit-{item_id}-enter"
 
 
 def leave_item() -> None:
@@ -338,22 +329,22 @@ def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
     if flagging:
         flag_panel(assignment.item_id)
     hotkeys = shortcuts.for_spec(spec)
-    with st.form(f"item-{assignment.item_id}", border=True):
-        entered = False
-        if hotkeys.picks:
-            st.html(_HIDDEN)
-            with st.container(key=f"enter-submits-{assignment.item_id}"):
-                entered = st.form_submit_button("Submit", key=enter_key(assignment.item_id))
-        answer = render(spec, assignment.payload, key=f"item-{assignment.item_id}",
+    form = f"item-{assignment.item_id}"
+    with st.form(form, border=True):
+        answer = render(spec, assignment.payload, key=form,
                         errors=st.session_state.get(errors_key),
                         model_step=model_step.ModelStep(conn, user, assignment.item_id, keys)
                         if asks_models else None, keys=hotkeys)
-        # On a one-question choice form the option buttons answer; elsewhere Submit does.
+        # On a one-question choice form the option buttons answer; elsewhere Submit does (or
+        # the form's hidden first Submit, which Enter in a text box presses).
         with st.container(horizontal=True, vertical_alignment="center"):
-            submitted = answer.get(hotkeys.question) is not None if hotkeys.quick else \
-                st.form_submit_button("Submit", type="primary",
-                                      key=f"submit-{assignment.item_id}",
-                                      shortcut=shortcuts.SUBMIT_KEY) or entered
+            if hotkeys.quick:
+                submitted = answer.get(hotkeys.question) is not None
+            else:
+                submitted = st.form_submit_button(
+                    "Submit", type="primary", key=f"submit-{assignment.item_id}",
+                    shortcut=shortcuts.SUBMIT_KEY) or bool(
+                    st.session_state.get(shortcuts.enter_key(form)))
             skipped = st.form_submit_button("Skip", shortcut=shortcuts.SKIP_KEY,
                                             help="Give this item back and move on.")
             st.form_submit_button("Flag a problem", icon=":material/flag:",
