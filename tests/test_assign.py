@@ -85,6 +85,19 @@ def test_expired_leases_free_the_item(conn, make_user, make_campaign, now):
     assert assign.live_lease_count(conn, held.item_id, now + timedelta(minutes=11)) == 1
 
 
+def test_an_expert_whose_lease_ran_out_gets_the_item_again_with_a_fresh_lease(
+        conn, make_user, make_campaign, now):
+    campaign = make_campaign(n_items=1, overlap=1, lease_minutes=10)
+    ada = make_user("ada")
+    first = claim(conn, ada, campaign, now)
+    again = claim(conn, ada, campaign, now + timedelta(minutes=11))
+    assert again.item_id == first.item_id and "already working" not in again.reason
+    assert again.expires_at == now + timedelta(minutes=21)
+    assert conn.execute("SELECT item_id, user_id, expires_at FROM leases").fetchall() == [
+        (first.item_id, ada.id, now + timedelta(minutes=21))]
+    assert answer(conn, ada, again, now + timedelta(minutes=12)).campaign_count == 1
+
+
 def test_late_answer_counts_while_the_item_still_has_room(conn, make_user, make_campaign, now):
     campaign = make_campaign(n_items=1, overlap=2, lease_minutes=10)
     ada = make_user("ada")

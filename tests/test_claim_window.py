@@ -12,6 +12,12 @@ from core import assign, campaigns, edits, flags, responses, review
 GOOD = {"label": "positive"}
 
 
+@pytest.fixture(autouse=True)
+def eager_hint(monkeypatch):
+    """These campaigns are small: the hint moves as soon as it can, so every move is seen."""
+    monkeypatch.setattr(assign, "HINT_SLACK", 0)
+
+
 def claim(conn, user, campaign, now):
     return assign.claim_next(conn, user, campaign.id, now).assignment
 
@@ -64,6 +70,22 @@ def test_the_hint_moves_past_filled_items_only(conn, make_user, make_campaign, n
         answer(conn, ada, claim(conn, ada, campaign, now), now)
     claim(conn, ada, campaign, now)  # sees item 3 full and moves the hint to item 4
     assert hint(conn, campaign) == 4
+    assert items_with_room_below_hint(conn, campaign) == []
+
+
+def test_the_hint_waits_until_claims_hand_out_items_past_its_slack(conn, make_user,
+                                                                   make_campaign, now,
+                                                                   monkeypatch):
+    monkeypatch.setattr(assign, "HINT_SLACK", 4)
+    campaign = make_campaign(n_items=12, overlap=1)
+    ada = make_user("ada")
+    # The first claim makes the hint, the second finds it (item 2); the claim of item 6 is
+    # four past it, within the slack.
+    for _n in range(6):
+        answer(conn, ada, claim(conn, ada, campaign, now), now)
+    assert hint(conn, campaign) == 2
+    claim(conn, ada, campaign, now)  # item 7: past the slack, so the hint moves up to it
+    assert hint(conn, campaign) == 7
     assert items_with_room_below_hint(conn, campaign) == []
 
 

@@ -114,7 +114,15 @@ def test_a_dataframe_is_a_table_inside_a_transaction(conn):
     assert db.writing(conn, work) == 2
 
 
-def test_an_unreachable_server_is_named_without_its_password():
+@pytest.fixture
+def quick_waits(monkeypatch):
+    """Give up on an unreachable server after a second rather than the app's 5 to 10 s."""
+    from core.db import postgres_engine
+    monkeypatch.setattr(postgres_engine, "_WAIT_FOR_CONNECTION_S", 1)
+    monkeypatch.setattr(postgres_engine, "_WAIT_TO_OPEN_S", 1)
+
+
+def test_an_unreachable_server_is_named_without_its_password(quick_waits):
     from deploy.local_postgres import free_port
     url = f"postgresql://quorum:s3cret@127.0.0.1:{free_port()}/quorum?connect_timeout=1"
     with pytest.raises(db.DatabaseUnavailable) as refused:
@@ -170,7 +178,7 @@ def test_an_existing_world_readable_database_is_made_owner_only(tmp_path):
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
-def test_a_server_that_stops_answering_is_told_in_a_sentence():
+def test_a_server_that_stops_answering_is_told_in_a_sentence(quick_waits):
     from deploy import local_postgres
     if local_postgres.binaries() is None:
         pytest.skip("PostgreSQL is not installed")

@@ -40,8 +40,10 @@ from core.db.base import (
 )
 
 _SCHEMA_LOCK = 7_270_001  # the advisory lock a process holds while it migrates
-# How long a page waits for a pooled connection before saying the database is not answering.
+# How long a page waits for a pooled connection before saying the database is not answering,
+# and how long opening waits for the first connection before saying it cannot be reached.
 _WAIT_FOR_CONNECTION_S = 5
+_WAIT_TO_OPEN_S = 10
 _CONFLICTS = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 _BULK_READ_SETTINGS = ("SET jit = off", "SET work_mem = '256MB'")
 _PARALLEL_PARTS = 4  # ranges of an export's tables fetched at once, each on its own connection
@@ -145,7 +147,7 @@ class PostgresConnection(Connection):
                                     kwargs={"autocommit": True}, configure=_configure,
                                     check=ConnectionPool.check_connection)
         try:
-            self._pool.open(wait=True, timeout=10)
+            self._pool.open(wait=True, timeout=_WAIT_TO_OPEN_S)
         except (PoolTimeout, psycopg.OperationalError) as error:
             self._pool.close()
             raise DatabaseUnavailable(
