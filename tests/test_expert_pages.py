@@ -99,6 +99,10 @@ def test_an_answer_is_edited_then_withdrawn_from_the_page(site):
     app, ids = site
     at = app("views/label.py", campaign=str(ids["Choices"]))
     button(at, "neutral").click().run()
+    assert "Which label fits? neutral" not in texts(at)  # the list is drawn once opened
+    at.session_state["label_recent_open"] = True  # the expert opens it, and it stays open
+    at.session_state["label_recent_kept"] = True
+    at.run()
     assert "Which label fits? neutral" in texts(at)
     edit = next(b for b in at.button if b.label == "Edit")
     edit.click().run()

@@ -29,6 +29,9 @@ keys = api_keys(conn)
 SHOWN, ANSWERING, REFUSAL = "label_shown", "label_answering", "label_refusal"
 # What the page is doing besides answering: ("flag", item_id) or ("edit", response_id).
 MODE = "label_mode"
+# Whether "Your recent answers" is open: the expander's own state, and a copy that outlives the
+# runs that do not draw it (editing an answer), so it opens again as it was.
+RECENT_OPEN, RECENT_KEPT = "label_recent_open", "label_recent_kept"
 
 
 def confirmation() -> None:
@@ -133,15 +136,27 @@ def summary(spec: dict, answer: dict) -> str:
     return " · ".join(parts) or "(no answer given)"
 
 
-def recent_answers(campaign: campaigns.Campaign, now: datetime) -> None:
-    """The expert's answers here that can still be edited or withdrawn."""
-    if campaign.edit_minutes <= 0:
+def keep_recent_open() -> None:
+    st.session_state[RECENT_KEPT] = st.session_state[RECENT_OPEN]
+
+
+def recent_answers(campaign: campaigns.Campaign, answered_here: int, now: datetime) -> None:
+    """The expert's answers here that can still be edited or withdrawn, read and drawn only
+    while the list is open: a submit's run sends nothing the closed list would hide."""
+    if campaign.edit_minutes <= 0 or not answered_here:
         return
-    mine = edits.recent(conn, user, campaign.id, now)
-    if not mine:
-        return
+    if RECENT_OPEN not in st.session_state and st.session_state.get(RECENT_KEPT):
+        st.session_state[RECENT_OPEN] = True
     with st.expander(f"Your recent answers · you can change each for {campaign.edit_minutes} "
-                     "min, until it is reviewed", icon=":material/history:"):
+                     "min, until it is reviewed", icon=":material/history:", key=RECENT_OPEN,
+                     on_change=keep_recent_open):
+        if not st.session_state.get(RECENT_OPEN):
+            return
+        mine = edits.recent(conn, user, campaign.id, now)
+        if not mine:
+            st.caption(f"None of your answers here can still be changed: each can be for "
+                       f"{campaign.edit_minutes} min after you give it, until it is reviewed.")
+            return
         specs: dict[int, dict] = {}
         for entry in mine:
             if entry.spec_version not in specs:
@@ -418,10 +433,11 @@ def labeling(campaign_id: int) -> None:
                 claim, unavailable = None, str(error)
             with item.container():
                 item_form(campaign, claim, unavailable, now)
-        with middle:
-            recent_answers(campaign, now)
     with top:
         here = header(campaign, counted)
+    if not editing:
+        with middle:
+            recent_answers(campaign, here, now)
     with guidelines, st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
         st.markdown(safe_markdown(campaign.guidelines) if campaign.guidelines
                     else "_This campaign has no guidelines._")
