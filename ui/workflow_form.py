@@ -66,6 +66,20 @@ def render(spec: dict, payload: dict[str, Any], key: str,
     return answer
 
 
+def pressed_answer(spec: dict, key: str, keys: shortcuts.Keys) -> dict[str, Any] | None:
+    """The answer an option button gave on a one-question form, read from the session before
+    the form is drawn (None: no option was pressed on this run), so a press can be saved and
+    the next item drawn without drawing this one's form first."""
+    if not keys.quick:
+        return None
+    position = next((n for n in range(keys.choices)
+                     if st.session_state.get(shortcuts.pick_key(key, n))), None)
+    if position is None:
+        return None
+    block = next(q for q in workflow.questions(spec) if q["id"] == keys.question)
+    return {keys.question: _choices(block)[0][position]}
+
+
 def _enter_submits(form_key: str) -> None:
     """A hidden Submit first in the form: Enter (Ctrl+Enter) in a text box presses a form's
     first button, which on a form whose options are buttons would otherwise be option 1.

@@ -18,7 +18,7 @@ from ui.feedback import flash, show_error, show_flashes
 from ui.format import money, time_left
 from ui.models import api_keys
 from ui.text import literal, safe_markdown
-from ui.workflow_form import ModelStepDrawer, render
+from ui.workflow_form import ModelStepDrawer, pressed_answer, render
 
 conn = state.connection()
 user = state.require_user()
@@ -313,6 +313,12 @@ def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
         st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
         return ""
     st.session_state[SHOWN] = assignment
+    spec = campaigns.spec(conn, campaign.id, assignment.spec_version)
+    hotkeys = shortcuts.for_spec(spec)
+    form, errors_key = f"item-{assignment.item_id}", f"errors-{assignment.item_id}"
+    pressed = pressed_answer(spec, form, hotkeys)
+    if pressed is not None:  # the whole answer: saved before anything of this item is drawn
+        return save_answer(assignment, pressed, errors_key)
     why = st.session_state.pop("claim_reason", None) or assignment.reason
     if st.session_state.get(ANSWERING) == assignment.item_id and st.session_state.get(REFUSAL):
         st.error(f"{literal(st.session_state[REFUSAL])} What you wrote is still below, to copy "
@@ -325,7 +331,6 @@ def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
         st.caption(f"{literal(why)} {held}; "
                    f"about {campaign.minutes_per_item:g} min · {money(campaign.pay_per_item)}.")
 
-    errors_key = f"errors-{assignment.item_id}"
     if model_step.take_skip_request(assignment.item_id):
         try:
             models.skip_failed_item(conn, user, assignment.item_id, settings.now())
@@ -337,14 +342,11 @@ def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
             flash("Item given back at no cost to you; the models' failure is recorded.",
                   ":material/skip_next:")
             rerun_here()
-    spec = campaigns.spec(conn, campaign.id, assignment.spec_version)
     asks_models = workflow.model_step(spec) is not None
     mode = st.session_state.get(MODE)
     flagging = mode is not None and mode == ("flag", assignment.item_id)
     if flagging:
         flag_panel(assignment.item_id)
-    hotkeys = shortcuts.for_spec(spec)
-    form = f"item-{assignment.item_id}"
     with st.form(form, border=True):
         answer = render(spec, assignment.payload, key=form,
                         errors=st.session_state.get(errors_key),
@@ -370,23 +372,7 @@ def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
         st.caption(shortcuts.legend(hotkeys))
 
     if submitted:
-        st.session_state[ANSWERING] = assignment.item_id
-        try:
-            receipt = responses.submit(conn, user, assignment.item_id, answer,
-                                       assignment.spec_version, settings.now())
-        except Invalid as problem:
-            st.session_state[errors_key] = problem.problems
-            rerun_here()
-        except Conflict as refusal:
-            st.session_state[REFUSAL] = str(refusal)
-            rerun_here()
-        except DomainError as error:
-            show_error(error)
-            return ""
-        st.session_state.pop(errors_key, None)
-        leave_item()
-        st.session_state["receipt"] = receipt
-        return "answered"
+        return save_answer(assignment, answer, errors_key)
     if skipped:
         assign.skip(conn, user, assignment.item_id, settings.now())
         st.session_state.pop(errors_key, None)
@@ -394,6 +380,28 @@ def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
         flash("Item skipped; it goes back to the pool for other experts.", ":material/skip_next:")
         return "skipped"
     return ""
+
+
+def save_answer(assignment: assign.Assignment, answer: dict, errors_key: str) -> str:
+    """Submit the answer: "answered" once committed; a refusal or a problem shows on the item
+    (the run starts again with it)."""
+    st.session_state[ANSWERING] = assignment.item_id
+    try:
+        receipt = responses.submit(conn, user, assignment.item_id, answer,
+                                   assignment.spec_version, settings.now())
+    except Invalid as problem:
+        st.session_state[errors_key] = problem.problems
+        rerun_here()
+    except Conflict as refusal:
+        st.session_state[REFUSAL] = str(refusal)
+        rerun_here()
+    except DomainError as error:
+        show_error(error)
+        return ""
+    st.session_state.pop(errors_key, None)
+    leave_item()
+    st.session_state["receipt"] = receipt
+    return "answered"
 
 
 @st.fragment
