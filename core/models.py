@@ -454,8 +454,14 @@ def unavailable_reason(conn: Connection, campaign_id: int,
                        keys: Mapping[str, str]) -> str | None:
     """Why experts cannot work on a model-in-the-loop campaign now, or None."""
     campaign = campaigns.get(conn, campaign_id)
-    problems = availability_problems(
-        conn, campaigns.spec(conn, campaign_id, campaign.spec_version), keys)
+    return campaign_unavailable(conn, campaign,
+                                campaigns.spec(conn, campaign_id, campaign.spec_version), keys)
+
+
+def campaign_unavailable(conn: Connection, campaign: campaigns.Campaign, spec: dict,
+                         keys: Mapping[str, str]) -> str | None:
+    """`unavailable_reason` for a campaign and its current spec already read."""
+    problems = availability_problems(conn, spec, keys)
     if not problems:
         return None
     return (f"“{campaign.title}” is unavailable for now: it asks language models for responses, "

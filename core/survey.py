@@ -19,18 +19,17 @@ class Policy:
 
 def due(conn: Connection, user: User, now: datetime,
         policy: Policy = Policy()) -> bool:
-    """Whether to offer the survey now."""
+    """Whether to offer the survey now: not asked this period, and enough answers since last."""
     with reading(conn) as cur:
-        last = cur.execute(
-            "SELECT max(asked) FROM (SELECT answered_at AS asked FROM surveys WHERE user_id = $u "
-            "UNION ALL SELECT dismissed_at FROM survey_dismissals WHERE user_id = $u) AS asks",
-            {"u": user.id}).fetchone()[0]
-        if last is not None and now - last < timedelta(days=policy.period_days):
-            return False
         answered = cur.execute(
-            "SELECT count(*) FROM responses WHERE user_id = ? AND submitted_at > ?",
-            [user.id, last or datetime.min]).fetchone()[0]
-    return answered >= policy.after_answers
+            "WITH asked AS (SELECT max(asked_at) AS last FROM (SELECT answered_at AS asked_at "
+            "  FROM surveys WHERE user_id = $u UNION ALL SELECT dismissed_at "
+            "  FROM survey_dismissals WHERE user_id = $u) AS asks) "
+            "SELECT CASE WHEN last > $cutoff THEN NULL ELSE (SELECT count(*) FROM responses "
+            "  WHERE user_id = $u AND submitted_at > coalesce(last, $never)) END FROM asked",
+            {"u": user.id, "cutoff": now - timedelta(days=policy.period_days),
+             "never": datetime.min}).fetchone()[0]
+    return answered is not None and answered >= policy.after_answers
 
 
 def answer(conn: Connection, user: User, score: int, comment: str,

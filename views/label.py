@@ -5,7 +5,9 @@ cannot be called is shown as unavailable, and no item of it is reserved.
 """
 
 import random
+from collections.abc import Callable
 from datetime import datetime
+from functools import cache, partial
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -32,6 +34,8 @@ MODE = "label_mode"
 # Whether "Your recent answers" is open: the expander's own state, and a copy that outlives the
 # runs that do not draw it (editing an answer), so it opens again as it was.
 RECENT_OPEN, RECENT_KEPT = "label_recent_open", "label_recent_kept"
+# A campaign's spec at a version (versions never change once written).
+Specs = Callable[[int], dict]
 
 
 def confirmation() -> None:
@@ -64,6 +68,11 @@ def too_fast_note(receipt: responses.Receipt) -> str:
             f"{receipt.expected_minutes:g} min per item. Answers given in under {share} of "
             "that wait for a reviewer before they count on the leaderboard. You are paid for "
             "it as usual; taking the time an item needs keeps your points coming.")
+
+
+def specs_of(campaign_id: int) -> Specs:
+    """The campaign's specs by version, each read at most once on this run."""
+    return cache(partial(campaigns.spec, conn, campaign_id))
 
 
 def answering(campaign_id: int) -> assign.Assignment | None:
@@ -140,7 +149,8 @@ def keep_recent_open() -> None:
     st.session_state[RECENT_KEPT] = st.session_state[RECENT_OPEN]
 
 
-def recent_answers(campaign: campaigns.Campaign, answered_here: int, now: datetime) -> None:
+def recent_answers(campaign: campaigns.Campaign, specs: Specs, answered_here: int,
+                   now: datetime) -> None:
     """The expert's answers here that can still be edited or withdrawn, read and drawn only
     while the list is open: a submit's run sends nothing the closed list would hide."""
     if campaign.edit_minutes <= 0 or not answered_here:
@@ -157,11 +167,8 @@ def recent_answers(campaign: campaigns.Campaign, answered_here: int, now: dateti
             st.caption(f"None of your answers here can still be changed: each can be for "
                        f"{campaign.edit_minutes} min after you give it, until it is reviewed.")
             return
-        specs: dict[int, dict] = {}
         for entry in mine:
-            if entry.spec_version not in specs:
-                specs[entry.spec_version] = campaigns.spec(conn, campaign.id, entry.spec_version)
-            spec = specs[entry.spec_version]
+            spec = specs(entry.spec_version)
             text, edit_col, withdraw_col = st.columns([6, 1, 1.4], vertical_alignment="center")
             edited = " · edited" if entry.edited_at else ""
             text.markdown(f"{literal(summary(spec, entry.answer))}  \n"
@@ -197,7 +204,8 @@ def stored_responses(record: dict) -> ModelStepDrawer:
     return draw
 
 
-def edit_panel(campaign: campaigns.Campaign, response_id: int, now: datetime) -> None:
+def edit_panel(campaign: campaigns.Campaign, specs: Specs, response_id: int,
+               now: datetime) -> None:
     """The form of an earlier answer, filled in, to change and save as a new version."""
     entry = next((e for e in edits.recent(conn, user, campaign.id, now, limit=50)
                   if e.response_id == response_id), None)
@@ -205,7 +213,7 @@ def edit_panel(campaign: campaigns.Campaign, response_id: int, now: datetime) ->
         set_mode(None)
         st.info("That answer can no longer be changed (its time is over or it was reviewed).")
         return
-    spec = campaigns.spec(conn, campaign.id, entry.spec_version)
+    spec = specs(entry.spec_version)
     errors_key = f"edit-errors-{response_id}"
     record = entry.answer.get(workflow.MODEL_STEP)
     st.markdown(f"#### Editing your answer to item {entry.item_id}")
@@ -267,10 +275,12 @@ def rerun_here() -> None:
         st.rerun()
 
 
-def next_claim(campaign_id: int, now: datetime) -> tuple[assign.Claim | None, str | None]:
+def next_claim(campaign: campaigns.Campaign, specs: Specs,
+               now: datetime) -> tuple[assign.Claim | None, str | None]:
     """The item to show: the one whose answer is being handled, else a new claim; None with the
     reason when the campaign's models cannot be called."""
-    unavailable = models.unavailable_reason(conn, campaign_id, keys)
+    campaign_id = campaign.id
+    unavailable = models.campaign_unavailable(conn, campaign, specs(campaign.spec_version), keys)
     pending = answering(campaign_id)
     if unavailable and pending is None:  # hand back what another page reserved here
         models.release_held(conn, user, campaign_id)
@@ -299,7 +309,7 @@ def header(campaign: campaigns.Campaign, counted: responses.Receipt | None) -> i
     return here
 
 
-def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
+def item_form(campaign: campaigns.Campaign, specs: Specs, claim: assign.Claim | None,
               unavailable: str | None, now: datetime) -> str:
     """The reserved item's form; handles its Submit and Skip. Says whether the expert moved
     on ("answered", "skipped": the next item is to be claimed) or not ("")."""
@@ -313,7 +323,7 @@ def item_form(campaign: campaigns.Campaign, claim: assign.Claim | None,
         st.page_link("views/home.py", label="Back to my campaigns", icon=":material/home:")
         return ""
     st.session_state[SHOWN] = assignment
-    spec = campaigns.spec(conn, campaign.id, assignment.spec_version)
+    spec = specs(assignment.spec_version)
     hotkeys = shortcuts.for_spec(spec)
     form, errors_key = f"item-{assignment.item_id}", f"errors-{assignment.item_id}"
     pressed = pressed_answer(spec, form, hotkeys)
@@ -416,7 +426,8 @@ def labeling(campaign_id: int) -> None:
     now = settings.now()
     try:
         campaign = campaigns.get(conn, campaign_id)
-        claim, unavailable = next_claim(campaign_id, now)
+        specs = specs_of(campaign_id)
+        claim, unavailable = next_claim(campaign, specs, now)
     except DomainError as error:
         confirmation()
         show_error(error)
@@ -428,10 +439,10 @@ def labeling(campaign_id: int) -> None:
     editing = bool(mode and mode[0] == "edit")
     if editing:
         with item.container():
-            edit_panel(campaign, mode[1], now)
+            edit_panel(campaign, specs, mode[1], now)
     else:
         with item.container():
-            moved_on = item_form(campaign, claim, unavailable, now)
+            moved_on = item_form(campaign, specs, claim, unavailable, now)
         if moved_on:  # the answer is committed: the next item takes the form's place
             counted = st.session_state.get("receipt") if moved_on == "answered" else None
             now = settings.now()  # the models were found callable a moment ago
@@ -440,12 +451,12 @@ def labeling(campaign_id: int) -> None:
             except DomainError as error:
                 claim, unavailable = None, str(error)
             with item.container():
-                item_form(campaign, claim, unavailable, now)
+                item_form(campaign, specs, claim, unavailable, now)
     with top:
         here = header(campaign, counted)
     if not editing:
         with middle:
-            recent_answers(campaign, here, now)
+            recent_answers(campaign, specs, here, now)
     with guidelines, st.expander("Guidelines", expanded=here == 0, icon=":material/menu_book:"):
         st.markdown(safe_markdown(campaign.guidelines) if campaign.guidelines
                     else "_This campaign has no guidelines._")
