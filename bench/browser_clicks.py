@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench import machine
 from core import campaigns, db, users, workflow, workspace
 from server import settings
 
@@ -148,6 +149,7 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    watch = machine.Watch()
     with tempfile.TemporaryDirectory(prefix="quorum-clicks-") as tmp:
         folder = Path(tmp)
         passwords, campaign_id = build(folder, max(args.items, args.actions * 2 + 10))
@@ -162,7 +164,7 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=20)
-    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print(f"before: {watch.summary()} (stolen: over the whole run)")
     report("answer → next item", expert)
     report("accept → next answer", reviewer)
 

@@ -15,7 +15,6 @@ Runs follow each other on the same database, so later runs start further into th
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import claim_submit, generate
+from bench import claim_submit, generate, machine
 from core import db
 
 
@@ -59,11 +58,11 @@ def one_size(target: str, size: int, args) -> list[dict[str, tuple[float, float]
         held = claim_submit.hold_leases(conn, args.leases, claim_submit.utcnow())
         print(f"  live leases held by others: {held}", flush=True)
         for run in range(args.runs):
-            load = os.getloadavg()[0]
+            watch = machine.Watch()
             work, outcomes = claim_submit.bench_claim_submit(conn, args.ops, 20, rng)
             figures = {name: percentiles(times) for name, times in work.items()}
             runs.append(figures)
-            print(f"  run {run + 1}: load {load:.2f}; " + "; ".join(
+            print(f"  run {run + 1}: {watch.summary()}; " + "; ".join(
                 f"{name} median {m:.1f} ms p95 {p:.1f} ms" for name, (m, p) in figures.items())
                 + f"; outcomes {dict(outcomes)}", flush=True)
     finally:
