@@ -91,4 +91,4 @@ if user is not None and user.has("expert") and st.session_state.pop("_after_welc
     st.switch_page(PAGES["home"])  # the step is done: on to the campaigns that match
 if user is None or page.url_path not in ("login", "signup"):
     auth.hand_over_cookie()  # not on a run that only moves a signed-in user on: it is cut short
-page.run()
+state.run_page(page, user)

@@ -36,6 +36,11 @@ def test_review_draws_the_answer_with_its_form_and_moves_on(app, username):  # n
     assert "179 answers, newest first" in texts(at)
     assert at.subheader[0].value != first
     assert [s.label for s in at.selectbox if s.label == "Speed"] == ["Speed"]
+    assert len(at.dataframe) == 1  # the closed history is not read
+    at.session_state[f"review-history-{CLOSED}"] = True  # opened (AppTest cannot click it)
+    at.run()
+    history = at.dataframe[1].value
+    assert history["action"].tolist() == ["accept"] and history["reviewer"].tolist() == [username]
 
 
 def test_review_refuses_a_reject_without_reason_and_stays(app):  # noqa: F811

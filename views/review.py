@@ -225,15 +225,24 @@ if questions:
                       f"“{value}”.", ":material/star:")
                 st.rerun()
 
-with st.expander("Review history"):
+
+def show_history() -> None:
+    """The campaign's review actions, newest first."""
     past = review.history(conn, campaign_id)
     if past.empty:
         st.caption("Nothing reviewed yet.")
-    else:
-        past["reason"] = past["reason"].fillna("")
-        st.dataframe(past, hide_index=True, width="stretch", column_config={
-            "acted_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
-            "reviewer": "Reviewer", "action": "Action",
-            "response_id": st.column_config.NumberColumn("Answer #", format="%d"),
-            "reason": "Reason"})
+        return
+    past["reason"] = past["reason"].fillna("")
+    st.dataframe(past, hide_index=True, width="stretch", column_config={
+        "acted_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
+        "reviewer": "Reviewer", "action": "Action",
+        "response_id": st.column_config.NumberColumn("Answer #", format="%d"),
+        "reason": "Reason"})
+
+
+# Read only while open: an accept's run does not read the whole history only to hide it.
+history = st.expander("Review history", key=f"review-history-{campaign_id}", on_change="rerun")
+with history:
+    if history.open:
+        show_history()
 status_box()
