@@ -1,4 +1,5 @@
-"""Keyboard shortcuts for buttons, through streamlit-shortcuts.
+"""Keyboard shortcuts for buttons, through streamlit-shortcuts (the review page's Alt keys:
+Streamlit's own `shortcut=` reserves R, even with a modifier).
 
 The package attaches one keydown listener to the page from its component's frame, once per
 browser tab (a flag on the parent window). When that frame goes away (the element moves, or the
@@ -12,12 +13,16 @@ from __future__ import annotations
 
 from unittest import mock
 
-import streamlit.components.v1 as components
+import streamlit as st
 import streamlit_shortcuts
 
 _RESET = ("(() => { const w = window.parent; if (w.__streamlitShortcutsListener) "
           "w.document.removeEventListener('keydown', w.__streamlitShortcutsListener); "
           "w.__streamlitShortcutsInitialized = false; })();")
+
+_FRAME_KEY = "keyboard-shortcuts"
+_OUT_OF_LAYOUT = (f"<style>[data-testid='stLayoutWrapper']:has(> .st-key-{_FRAME_KEY}) "
+                  "{position: absolute; width: 1px; height: 1px; overflow: hidden;}</style>")
 
 
 def add_shortcuts(**keys: str | list[str]) -> None:
@@ -26,4 +31,9 @@ def add_shortcuts(**keys: str | list[str]) -> None:
     with mock.patch.object(streamlit_shortcuts.components, "html",
                            lambda script, **_: scripts.append(script)):
         streamlit_shortcuts.add_shortcuts(**keys)
-    components.html(scripts[0].replace("<script>", "<script>" + _RESET, 1), height=0, width=0)
+    # st.iframe, not the components.v1.html the package calls (deprecated, to be removed): the
+    # same same-origin frame that runs the script, taken out of the layout (a frame of height
+    # 0 is not drawn at all, so its script would not run).
+    st.html(_OUT_OF_LAYOUT)
+    with st.container(key=_FRAME_KEY):
+        st.iframe(scripts[0].replace("<script>", "<script>" + _RESET, 1), height=1, width=1)
