@@ -279,16 +279,15 @@ def next_claim(campaign: campaigns.Campaign, specs: Specs,
                now: datetime) -> tuple[assign.Claim | None, str | None]:
     """The item to show: the one whose answer is being handled, else a new claim; None with the
     reason when the campaign's models cannot be called."""
-    campaign_id = campaign.id
     unavailable = models.campaign_unavailable(conn, campaign, specs(campaign.spec_version), keys)
-    pending = answering(campaign_id)
+    pending = answering(campaign.id)
     if unavailable and pending is None:  # hand back what another page reserved here
-        models.release_held(conn, user, campaign_id)
+        models.release_held(conn, user, campaign.id)
     if pending is not None:
         return assign.Claim(pending, "answering"), unavailable
     if unavailable:
         return None, unavailable
-    return assign.claim_next(conn, user, campaign_id, now, random.Random()), None
+    return assign.claim_next(conn, user, campaign.id, now, random.Random()), None
 
 
 def header(campaign: campaigns.Campaign, counted: responses.Receipt | None) -> int:
