@@ -1,9 +1,10 @@
 """Click to next in a real browser: an expert's answer → the next item, a reviewer's Accept → the
 next answer (issue 14: p95 ≤ 400 ms over ≥ 50 actions on this machine).
 
-    python -m bench.browser_clicks [--actions 60] [--items 200]
+    python -m bench.browser_clicks [--actions 60] [--items 200] [--engine postgres]
 
-It builds a fresh demo database with one more live campaign of `--items` one-question
+It builds a fresh demo database (DuckDB, or PostgreSQL on a server it starts with
+deploy/local_postgres) with one more live campaign of `--items` one-question
 classification items (the expert `ada` can answer all of them), starts `streamlit run quorum.py`
 on it, and drives Debian's chromium with Playwright: `ada` answers with the number key, then
 `rita` accepts those answers one after the other with Review's Accept button. Each action is
@@ -39,9 +40,9 @@ TEXTS = ("(() => { const main = document.querySelector('[data-testid=stMain]');"
          ".match(/Review number \\d+/g)?.join('|') ?? ''; })()")
 
 
-def build(folder: Path, n_items: int) -> tuple[dict[str, str], int]:
+def build(target: str, n_items: int) -> tuple[dict[str, str], int]:
     """The demo workspace plus a campaign for the benchmark; the demo passwords, its id."""
-    conn = db.connect(str(folder / "quorum.duckdb"))
+    conn = db.connect(target)
     now = settings.now()
     passwords = workspace.ensure(conn, now, demo=True, rounds=4)
     rita = users.get_user(conn, "rita")
@@ -56,11 +57,12 @@ def build(folder: Path, n_items: int) -> tuple[dict[str, str], int]:
     return passwords, campaign.id
 
 
-def start(folder: Path) -> tuple[subprocess.Popen, str]:
+def start(folder: Path, target: str) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "QUORUM_DB": str(folder / "quorum.duckdb"), "QUORUM_BCRYPT_ROUNDS": "4"}
+    where = {"QUORUM_DATABASE_URL": target} if "://" in target else {"QUORUM_DB": target}
+    env = {**os.environ, **where, "QUORUM_BCRYPT_ROUNDS": "4"}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "quorum.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -146,14 +148,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actions", type=int, default=60)
     parser.add_argument("--items", type=int, default=200)
+    parser.add_argument("--engine", choices=["duckdb", "postgres"], default="duckdb")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     watch = machine.Watch()
     with tempfile.TemporaryDirectory(prefix="quorum-clicks-") as tmp:
         folder = Path(tmp)
-        passwords, campaign_id = build(folder, max(args.items, args.actions * 2 + 10))
-        process, url = start(folder)
+        server = None
+        if args.engine == "postgres":
+            from deploy import local_postgres
+            server = local_postgres.start()
+        target = server.url() if server else str(folder / "quorum.duckdb")
+        try:
+            passwords, campaign_id = build(target, max(args.items, args.actions * 2 + 10))
+            process, url = start(folder, target)
+        except BaseException:
+            if server:
+                server.stop()
+            raise
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM)
@@ -164,7 +177,9 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=20)
-    print(f"before: {watch.summary()} (stolen: over the whole run)")
+            if server:
+                server.stop()
+    print(f"{args.engine}; before: {watch.summary()} (stolen: over the whole run)")
     report("answer → next item", expert)
     report("accept → next answer", reviewer)
 
