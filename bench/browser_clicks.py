@@ -8,7 +8,8 @@ deploy/local_postgres) with one more live campaign of `--items` one-question
 classification items (the expert `ada` can answer all of them), starts `streamlit run quorum.py`
 on it, and drives Debian's chromium with Playwright: `ada` answers with the number key, then
 `rita` accepts those answers one after the other with Review's Accept button. Each action is
-timed from the key press or click until the page shows the next item's text, as a person sees it.
+timed in the page's own clock, from the key press or click until the first frame that
+shows the next item's text, as a person sees it.
 """
 
 from __future__ import annotations
@@ -90,14 +91,29 @@ def log_in(page, url: str, username: str, password: str) -> None:
     raise RuntimeError("no session cookie after signing in")
 
 
+# Times one action in the page's own clock: from the key press or pointer press (the event's
+# time stamp) to the first animation frame that shows another item text, so neither the
+# driver's round trips nor a polling interval are counted.
+ARM = ("() => { const rec = window.__click = {start: null, end: null};"
+       " const mark = e => { if (rec.start === null) rec.start = e.timeStamp; };"
+       " for (const kind of ['keydown', 'pointerdown'])"
+       "   document.addEventListener(kind, mark, {capture: true, once: true});"
+       f" const text = () => {TEXTS}; const before = text();"
+       " const frame = t => { const now = text();"
+       "   if (now && now !== before) rec.end = performance.now();"
+       "   else requestAnimationFrame(frame); };"
+       " requestAnimationFrame(frame); }")
+
+
 def timed(page, act) -> float:
-    """Seconds from `act()` until the item text on the page is another one."""
-    before = page.evaluate(TEXTS)
-    started = time.perf_counter()
+    """Seconds from `act()`'s key or pointer press until the page shows another item text."""
+    page.evaluate(ARM)
     act()
-    page.wait_for_function(f"old => {{ const now = {TEXTS}; return now && now !== old; }}",
-                           arg=before, polling=20, timeout=30_000)
-    return time.perf_counter() - started
+    page.wait_for_function("window.__click.end !== null", timeout=30_000)
+    start, end = page.evaluate("[window.__click.start, window.__click.end]")
+    if start is None:
+        raise RuntimeError("the action pressed no key and no pointer")
+    return (end - start) / 1000
 
 
 def shown(page) -> None:
@@ -161,7 +177,8 @@ def main() -> None:
             server = local_postgres.start()
         target = server.url() if server else str(folder / "quorum.duckdb")
         try:
-            passwords, campaign_id = build(target, max(args.items, args.actions * 2 + 10))
+            n_items = max(args.items, args.actions * 2 + 10)
+            passwords, campaign_id = build(target, n_items)
             process, url = start(folder, target)
         except BaseException:
             if server:
@@ -179,7 +196,8 @@ def main() -> None:
             process.wait(timeout=20)
             if server:
                 server.stop()
-    print(f"{args.engine}; before: {watch.summary()} (stolen: over the whole run)")
+    print(f"{args.engine}, {n_items:,} items; before: {watch.summary()} "
+          "(stolen: over the whole run)")
     report("answer → next item", expert)
     report("accept → next answer", reviewer)
 

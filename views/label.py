@@ -39,24 +39,23 @@ Specs = Callable[[int], dict]
 
 
 def confirmation() -> None:
-    """The receipt of the last committed answer, until dismissed."""
+    """The receipt of the last committed answer, until the next one (or an edit).
+
+    One alert, no frame or button of its own: it is redrawn on every answer's run, and each
+    element a run sends is work for the browser before the next item shows.
+    """
     receipt: responses.Receipt | None = st.session_state.get("receipt")
     if receipt is None:
         return
-    with st.container(border=True):
-        text, close = st.columns([8, 1], vertical_alignment="center")
-        items = "item" if receipt.campaign_count == 1 else "items"
-        text.success(f"Answer saved. You have answered **{receipt.campaign_count:,}** {items} in "
-                     f"this campaign and **{receipt.total_count:,}** in all "
-                     f"(+{money(receipt.earned)})."
-                     + (f" You can change it for {receipt.edit_minutes} min under *Your recent "
-                        "answers*." if receipt.edit_minutes else ""),
-                     icon=":material/check_circle:")
-        if close.button("Dismiss", key="dismiss"):
-            del st.session_state["receipt"]
-            rerun_here()
-        if receipt.too_fast:
-            st.warning(too_fast_note(receipt), icon=":material/timer:")
+    items = "item" if receipt.campaign_count == 1 else "items"
+    st.success(f"Answer saved. You have answered **{receipt.campaign_count:,}** {items} in "
+               f"this campaign and **{receipt.total_count:,}** in all "
+               f"(+{money(receipt.earned)})."
+               + (f" You can change it for {receipt.edit_minutes} min under *Your recent "
+                  "answers*." if receipt.edit_minutes else ""),
+               icon=":material/check_circle:")
+    if receipt.too_fast:
+        st.warning(too_fast_note(receipt), icon=":material/timer:")
 
 
 def too_fast_note(receipt: responses.Receipt) -> str:
@@ -295,13 +294,14 @@ def header(campaign: campaigns.Campaign, counted: responses.Receipt | None) -> i
     receipt of an answer committed on this run has them); returns the count here."""
     here, overall = ((counted.campaign_count, counted.total_count) if counted else
                      responses.counts(conn, user.id, campaign.id))
-    head, count_here, count_all = st.columns([5, 1.4, 1.4], vertical_alignment="bottom")
-    head.title(literal(campaign.title))
-    count_here.metric("Your answers here", here if campaign.per_expert_cap is None
-                      else f"{here} of {campaign.per_expert_cap}",
-                      help=None if campaign.per_expert_cap is None else
-                      f"This campaign takes at most {campaign.per_expert_cap} answers per expert.")
-    count_all.metric("All your answers", overall)
+    # One row without columns: fewer elements for the browser to redraw on each answer.
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="medium", wrap=False):
+        st.title(literal(campaign.title))
+        capped = campaign.per_expert_cap is not None
+        st.metric("Your answers here", f"{here} of {campaign.per_expert_cap}" if capped else here,
+                  help=f"This campaign takes at most {campaign.per_expert_cap} answers per "
+                       "expert." if capped else None, width="content")
+        st.metric("All your answers", overall, width="content")
     confirmation()
     if st.session_state.get("receipt"):
         survey_prompt.offer(user)
