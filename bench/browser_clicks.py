@@ -34,10 +34,11 @@ from server import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/lib/chromium/chromium"
-# The item texts on the page: its text, and what read-only text boxes hold.
+# The item texts on the page: its text, and what read-only text boxes hold (textContent, not
+# innerText, which would force a layout each time it is read).
 TEXTS = ("(() => { const main = document.querySelector('[data-testid=stMain]');"
          " if (!main) return ''; const boxes = Array.from(main.querySelectorAll('textarea,"
-         " input'), e => e.value).join(' '); return (main.innerText + ' ' + boxes)"
+         " input'), e => e.value).join(' '); return (main.textContent + ' ' + boxes)"
          ".match(/Review number \\d+/g)?.join('|') ?? ''; })()")
 
 
@@ -92,17 +93,19 @@ def log_in(page, url: str, username: str, password: str) -> None:
 
 
 # Times one action in the page's own clock: from the key press or pointer press (the event's
-# time stamp) to the first animation frame that shows another item text, so neither the
-# driver's round trips nor a polling interval are counted.
+# time stamp) to the animation frame after the page's text changed to another item's, so
+# neither the driver's round trips nor a polling interval are counted. The text is read when
+# the page changes (a MutationObserver), not on every frame.
 ARM = ("() => { const rec = window.__click = {start: null, end: null};"
        " const mark = e => { if (rec.start === null) rec.start = e.timeStamp; };"
        " for (const kind of ['keydown', 'pointerdown'])"
        "   document.addEventListener(kind, mark, {capture: true, once: true});"
        f" const text = () => {TEXTS}; const before = text();"
-       " const frame = t => { const now = text();"
-       "   if (now && now !== before) rec.end = performance.now();"
-       "   else requestAnimationFrame(frame); };"
-       " requestAnimationFrame(frame); }")
+       " const seen = new MutationObserver(() => { const now = text();"
+       "   if (!now || now === before) return; seen.disconnect();"
+       "   requestAnimationFrame(() => { rec.end = performance.now(); }); });"
+       " seen.observe(document.body, {subtree: true, childList: true, characterData: true,"
+       " attributes: true}); }")
 
 
 def timed(page, act) -> float:
