@@ -105,8 +105,10 @@ def test_an_answer_is_edited_then_withdrawn_from_the_page(site):
     at.run()
     assert "Which label fits? neutral" in texts(at)
     edit = next(b for b in at.button if b.label == "Edit")
+    assert "Answer saved" in texts(at)
     edit.click().run()
     assert "Editing your answer to item" in texts(at)
+    assert "Answer saved" not in texts(at)  # the receipt is not the outcome of an edit
     assert at.radio[0].value == "neutral"  # the form comes filled in
     at.radio[0].set_value("negative")
     button(at, "Save changes").click().run()

@@ -39,7 +39,7 @@ Specs = Callable[[int], dict]
 
 
 def confirmation() -> None:
-    """The receipt of the last committed answer, until the next one (or an edit).
+    """The receipt of the last committed answer, until the next one, an edit or a flag.
 
     One alert, no frame or button of its own: it is redrawn on every answer's run, and each
     element a run sends is work for the browser before the next item shows.
@@ -100,7 +100,8 @@ def set_mode(mode: tuple[str, int] | None) -> None:
     """Switch between answering, flagging the item and editing an earlier answer."""
     if mode is None:
         st.session_state.pop(MODE, None)
-    else:
+    else:  # the last answer's receipt would read as the outcome of what is being done now
+        st.session_state.pop("receipt", None)
         st.session_state[MODE] = mode
 
 
