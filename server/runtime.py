@@ -16,27 +16,37 @@ from core.db import Connection
 from server import settings, worker
 
 _lock = threading.Lock()
-_open: dict[tuple, Connection] = {}
+_open: dict[tuple, tuple[Connection, worker.Workers]] = {}
 
 
 def connection(s: settings.Settings | None = None) -> Connection:
     """The connection for these settings (read from the environment when not given)."""
     s = s or settings.load()
     key = (settings.database(s), s.demo, s.bcrypt_rounds, s.quality_every_seconds)
-    conn = _open.get(key)
-    if conn is not None:
-        return conn
+    opened = _open.get(key)
+    if opened is not None:
+        return opened[0]
     with _lock:
         if key not in _open:
             conn = db.connect(key[0])
             made = workspace.ensure(conn, settings.now(), demo=s.demo, rounds=s.bcrypt_rounds)
             if made:
                 announce_demo_passwords(made, s.db_path.parent)
-            worker.start(conn, s.quality_every_seconds)
-            worker.start_webhooks(conn, s)
-            _open[key] = conn
-        return _open[key]
+            _open[key] = conn, worker.start(conn, s)
+        return _open[key][0]
 
+
+def close_all() -> None:
+    """Stop every connection's workers and close it; the next caller opens afresh. (Tests call
+    it when the databases their pages used go away, so no worker keeps polling them.)"""
+    with _lock:
+        opened = list(_open.values())
+        _open.clear()
+    for _, workers in opened:
+        workers.stopping.set()
+    for conn, workers in opened:
+        workers.stop()
+        conn.close()
 
 
 PASSWORDS_FILE = "demo_passwords.txt"

@@ -23,58 +23,67 @@ from server import settings
 log = logging.getLogger("quorum.worker")
 
 
-_stopping = threading.Event()
-_threads: list[threading.Thread] = []
+class Workers:
+    """The background threads serving one connection; `stop()` ends them after their pass."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def stop(self, timeout: float = 10) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=timeout)
 
 
-def start(conn: Connection, every_seconds: float) -> threading.Thread | None:
-    """Start the worker thread for this process (none when `every_seconds` is 0)."""
-    if every_seconds <= 0:
-        return None
-    name = f"{socket.gethostname()}:{os.getpid()}:{len(_threads)}"
-    thread = threading.Thread(target=_loop, args=(conn, name, every_seconds), daemon=True,
-                              name="quorum-quality-worker")
-    _threads.append(thread)
-    thread.start()
-    return thread
+_running: list[Workers] = []
 
 
-def start_webhooks(conn: Connection, s: settings.Settings) -> threading.Thread | None:
-    """Start the webhook delivery thread (none when `webhook_every_seconds` is 0)."""
-    if s.webhook_every_seconds <= 0:
-        return None
-    name = f"{socket.gethostname()}:{os.getpid()}:webhooks:{len(_threads)}"
-    thread = threading.Thread(target=_deliver_loop, args=(conn, name, s), daemon=True,
-                              name="quorum-webhook-worker")
-    _threads.append(thread)
-    thread.start()
-    return thread
+def start(conn: Connection, s: settings.Settings) -> Workers:
+    """Start the connection's workers: quality (unless `quality_every_seconds` is 0) and
+    webhook deliveries (unless `webhook_every_seconds` is 0)."""
+    workers = Workers()
+    base = f"{socket.gethostname()}:{os.getpid()}:{len(_running)}"
+    if s.quality_every_seconds > 0:
+        workers.threads.append(threading.Thread(
+            target=_loop, args=(conn, base, s.quality_every_seconds, workers.stopping),
+            daemon=True, name="quorum-quality-worker"))
+    if s.webhook_every_seconds > 0:
+        workers.threads.append(threading.Thread(
+            target=_deliver_loop, args=(conn, f"{base}:webhooks", s, workers.stopping),
+            daemon=True, name="quorum-webhook-worker"))
+    _running.append(workers)
+    for thread in workers.threads:
+        thread.start()
+    return workers
 
 
 @atexit.register
 def _stop() -> None:
     # A daemon thread killed inside a database call at interpreter exit can abort the process:
     # let the current pass end first.
-    _stopping.set()
-    for thread in _threads:
-        thread.join(timeout=10)
+    for workers in _running:
+        workers.stopping.set()
+    for workers in _running:
+        workers.stop()
 
 
-def _loop(conn: Connection, name: str, every_seconds: float) -> None:
-    while not _stopping.is_set():
+def _loop(conn: Connection, name: str, every_seconds: float, stopping: threading.Event) -> None:
+    while not stopping.is_set():
         try:
             done = quality_jobs.run_once(conn, name, settings.now())
             if done:
                 log.info("quality recomputed for campaigns %s", done)
         except Exception:  # the worker must outlive one bad pass; the next one retries
             log.exception("quality worker pass failed")
-        _stopping.wait(every_seconds)
+        stopping.wait(every_seconds)
 
 
-def _deliver_loop(conn: Connection, name: str, s: settings.Settings) -> None:
+def _deliver_loop(conn: Connection, name: str, s: settings.Settings,
+                  stopping: threading.Event) -> None:
     # No redirects: a receiver must not send the server somewhere the egress rule did not allow.
     with httpx.Client(timeout=s.webhook_timeout_seconds, follow_redirects=False) as client:
-        while not _stopping.is_set():
+        while not stopping.is_set():
             sent = 0
             try:
                 sent = webhooks.deliver_due(conn, client, name, s.webhook_hosts, settings.now,
@@ -82,4 +91,4 @@ def _deliver_loop(conn: Connection, name: str, s: settings.Settings) -> None:
             except Exception:  # the worker must outlive one bad pass; the next one retries
                 log.exception("webhook delivery pass failed")
             if not sent:  # more may be due at once after a full batch
-                _stopping.wait(s.webhook_every_seconds)
+                stopping.wait(s.webhook_every_seconds)

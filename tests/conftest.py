@@ -17,6 +17,7 @@ import pytest
 
 from core import campaigns, db, users, workflow, workspace
 from deploy import local_postgres
+from server import runtime
 from tests.revolt_helpers import CAT_SPEC, Clock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,15 @@ CLASSIFY = workflow.TEMPLATES["Classification"]
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _pages_connections_closed():
+    """Pages under AppTest open the process's connection (server.runtime) and start its
+    workers; the module's databases go away after it, and so do they, instead of polling
+    vanished databases for the rest of the run."""
+    yield
+    runtime.close_all()
 
 
 _TEMPLATE = "quorum_template"
