@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def start(folder: Path, target: str) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    where = {"QUORUM_DATABASE_URL": target} if "://" in target else {"QUORUM_DB": target}
+    where = {"QUORUM_DATABASE_URL" if db.is_postgres_url(target) else "QUORUM_DB": target}
     env = {**os.environ, **where, "QUORUM_BCRYPT_ROUNDS": "4"}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "quorum.py", "--server.port", str(port),
@@ -172,21 +173,17 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     watch = machine.Watch()
-    with tempfile.TemporaryDirectory(prefix="quorum-clicks-") as tmp:
+    n_items = max(args.items, args.actions * 2 + 10)
+    with tempfile.TemporaryDirectory(prefix="quorum-clicks-") as tmp, ExitStack() as stopped:
         folder = Path(tmp)
-        server = None
+        target = str(folder / "quorum.duckdb")
         if args.engine == "postgres":
             from deploy import local_postgres
             server = local_postgres.start()
-        target = server.url() if server else str(folder / "quorum.duckdb")
-        try:
-            n_items = max(args.items, args.actions * 2 + 10)
-            passwords, campaign_id = build(target, n_items)
-            process, url = start(folder, target)
-        except BaseException:
-            if server:
-                server.stop()
-            raise
+            stopped.callback(server.stop)
+            target = server.url()
+        passwords, campaign_id = build(target, n_items)
+        process, url = start(folder, target)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM)
@@ -197,8 +194,6 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=20)
-            if server:
-                server.stop()
     print(f"{args.engine}, {n_items:,} items; before: {watch.summary()} "
           "(stolen: over the whole run)")
     report("answer → next item", expert)

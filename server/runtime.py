@@ -42,10 +42,8 @@ def close_all() -> None:
     with _lock:
         opened = list(_open.values())
         _open.clear()
-    for _, workers in opened:
-        workers.stopping.set()
-    for conn, workers in opened:
-        workers.stop()
+    worker.stop([workers for _, workers in opened])
+    for conn, _ in opened:
         conn.close()
 
 

@@ -24,16 +24,11 @@ log = logging.getLogger("quorum.worker")
 
 
 class Workers:
-    """The background threads serving one connection; `stop()` ends them after their pass."""
+    """The background threads serving one connection."""
 
     def __init__(self) -> None:
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
-
-    def stop(self, timeout: float = 10) -> None:
-        self.stopping.set()
-        for thread in self.threads:
-            thread.join(timeout=timeout)
 
 
 _running: list[Workers] = []
@@ -58,14 +53,22 @@ def start(conn: Connection, s: settings.Settings) -> Workers:
     return workers
 
 
+def stop(stopped: list[Workers], timeout: float = 10) -> None:
+    """End these workers after their current pass: all are told first, then each is awaited."""
+    for workers in stopped:
+        workers.stopping.set()
+    for workers in stopped:
+        for thread in workers.threads:
+            thread.join(timeout=timeout)
+        if workers in _running:
+            _running.remove(workers)
+
+
 @atexit.register
 def _stop() -> None:
     # A daemon thread killed inside a database call at interpreter exit can abort the process:
     # let the current pass end first.
-    for workers in _running:
-        workers.stopping.set()
-    for workers in _running:
-        workers.stop()
+    stop(list(_running))
 
 
 def _loop(conn: Connection, name: str, every_seconds: float, stopping: threading.Event) -> None:
